@@ -1,0 +1,89 @@
+"""Errors raised by the domain.
+
+The tree::
+
+    LedgerError                    any error the ledger raises on purpose
+    ├── InvalidInput               the input is malformed; names the field and the reason
+    │   ├── UnknownEventType       `type` is not an event the ledger knows
+    │   ├── UnknownState           a state code or name that ISO 3166 does not know
+    │   ├── InvalidDate            a malformed or impossible date, timestamp or duration
+    │   └── MissingSource          an event or treaty without a source
+    ├── TimelineContradiction      the act contradicts the treaty's timeline
+    ├── TreatyNotFound             no treaty with that id
+    ├── TreatyAlreadyExists        a treaty with that id is already registered
+    ├── EventNotFound              no event with that id
+    └── WriteConflict              concurrent writers kept winning; nothing was recorded
+
+Every error carries a ``field`` (a dotted path into the input, or ``None``) and a
+``reason`` (a sentence a person can act on); ``str(error)`` is ``"field: reason"``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EventNotFound",
+    "InvalidDate",
+    "InvalidInput",
+    "LedgerError",
+    "MissingSource",
+    "TimelineContradiction",
+    "TreatyAlreadyExists",
+    "TreatyNotFound",
+    "UnknownEventType",
+    "UnknownState",
+    "WriteConflict",
+]
+
+
+class LedgerError(Exception):
+    """Base class of every error the ledger raises on purpose."""
+
+    def __init__(self, reason: str, *, field: str | None = None) -> None:
+        self.reason = reason
+        self.field = field
+        super().__init__(f"{field}: {reason}" if field else reason)
+
+    def at(self, prefix: str) -> LedgerError:
+        """Return the same error with its field nested under ``prefix``."""
+        field = f"{prefix}.{self.field}" if self.field else prefix
+        return type(self)(self.reason, field=field)
+
+
+class InvalidInput(LedgerError):
+    """The input is malformed: a field is missing, of the wrong kind, or out of range."""
+
+
+class UnknownEventType(InvalidInput):
+    """The event `type` is not one the ledger knows."""
+
+
+class UnknownState(InvalidInput):
+    """A state code or name that ISO 3166 does not know."""
+
+
+class InvalidDate(InvalidInput):
+    """A malformed or impossible date, timestamp or duration."""
+
+
+class MissingSource(InvalidInput):
+    """An event or a treaty was given without a usable source."""
+
+
+class TimelineContradiction(LedgerError):
+    """The act contradicts the treaty's timeline as of its effective date."""
+
+
+class TreatyNotFound(LedgerError):
+    """No treaty is registered under that id."""
+
+
+class TreatyAlreadyExists(LedgerError):
+    """A treaty is already registered under that id."""
+
+
+class EventNotFound(LedgerError):
+    """No event is recorded under that id."""
+
+
+class WriteConflict(LedgerError):
+    """Concurrent writers kept winning the optimistic-concurrency check."""

@@ -1,0 +1,379 @@
+"""The event types of domain.md, their fields, and the checks that put input in canonical form.
+
+Each type is described by an :class:`EventType`: its fields and what kind of value each
+takes. :func:`normalise_event` turns a client's mapping into a :class:`NewEvent` or raises an
+:class:`~domain.errors.InvalidInput` naming the field and the reason. Checks that need the
+treaty's history (does the referenced restriction exist? is the state a party?) belong to
+:mod:`domain.timeline`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
+
+from domain.dates import parse_date
+from domain.errors import InvalidInput, UnknownEventType, UnknownState
+from domain.sources import normalise_source
+from domain.states import normalise_state
+
+__all__ = [
+    "COMMON_FIELDS",
+    "EVENT_TYPES",
+    "RESTRICTION_KINDS",
+    "EventType",
+    "FieldSpec",
+    "NewEvent",
+    "normalise_event",
+    "normalise_fields",
+]
+
+FieldKind = Literal["state", "states", "text", "choice", "date", "ref", "refs", "changes", "actor"]
+Category = Literal["participation", "compliance", "record", "maintenance"]
+
+RESTRICTION_KINDS = ("altitude", "distance", "exclusion_zone", "corridor", "airfield", "other")
+_MAX_TEXT = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One field of an event type."""
+
+    name: str
+    kind: FieldKind
+    description: str
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    refers_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EventType:
+    """An event type: its name, what it means and the fields it takes besides the common ones."""
+
+    name: str
+    category: Category
+    description: str
+    fields: tuple[FieldSpec, ...] = ()
+    treaty_wide: bool = False
+    one_of: tuple[str, ...] = ()
+
+    @property
+    def dated(self) -> bool:
+        """Whether the event has an effective date (corrections and retractions do not)."""
+        return self.category != "maintenance"
+
+    def field_named(self, name: str) -> FieldSpec | None:
+        """The spec of field ``name``, among this type's and the common fields."""
+        for spec in (*self.fields, *COMMON_FIELDS):
+            if spec.name == name:
+                return spec
+        return None
+
+
+def _state(description: str = "the acting state (ISO 3166 code or English name)") -> FieldSpec:
+    return FieldSpec("state", "state", description, required=True)
+
+
+def _ref(name: str, refers_to: str, description: str) -> FieldSpec:
+    return FieldSpec(name, "ref", description, required=True, refers_to=(refers_to,))
+
+
+COMMON_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("date_precision", "choice", "how precisely the date is known", choices=("day", "month", "year")),
+    FieldSpec("note", "text", "a free-text note: conflicts between sources, doubts, context"),
+    FieldSpec("claimed_by", "actor", "whose account this is, when the event is a claim (a state or a body)"),
+)
+
+_TOWARDS = FieldSpec("towards", "states", "only towards these states (all states when absent)")
+
+EVENT_TYPES: dict[str, EventType] = {
+    spec.name: spec
+    for spec in (
+        EventType("adopted", "participation", "the text is adopted or opened for signature", treaty_wide=True),
+        EventType("signed", "participation", "a state signs; it is a signatory, not yet bound", (_state(),)),
+        EventType(
+            "ratified",
+            "participation",
+            "a state deposits an instrument of ratification, acceptance or approval",
+            (
+                _state(),
+                FieldSpec(
+                    "instrument",
+                    "choice",
+                    "the instrument deposited (default ratification)",
+                    choices=("ratification", "acceptance", "approval"),
+                ),
+            ),
+        ),
+        EventType("acceded", "participation", "a state that did not sign deposits an instrument of accession", (_state(),)),
+        EventType(
+            "succeeded",
+            "participation",
+            "a successor state declares itself bound by its predecessor's acts and takes its standing",
+            (_state("the successor state"), FieldSpec("predecessor", "state", "the predecessor state", required=True)),
+        ),
+        EventType("entered_into_force", "participation", "the treaty enters into force", treaty_wide=True),
+        EventType("withdrawal_announced", "participation", "a political announcement of intent to withdraw", (_state(),)),
+        EventType(
+            "withdrawal_notified",
+            "participation",
+            "the official note of withdrawal to the depositaries",
+            (_state(), FieldSpec("effective_on", "date", "a later date named by the note, when it names one")),
+        ),
+        EventType("withdrawal_rescinded", "participation", "the notice is revoked before it takes effect", (_state(),)),
+        EventType("implementation_suspended", "participation", "a state suspends implementation", (_state(), _TOWARDS)),
+        EventType("implementation_resumed", "participation", "the suspension ends", (_state(),)),
+        EventType("terminated", "participation", "the treaty ends", treaty_wide=True),
+        EventType(
+            "restriction_imposed",
+            "compliance",
+            "a state limits observation over an area",
+            (
+                _state("the state imposing the restriction"),
+                FieldSpec("area", "text", "the area (free text: a region, zone or territory)", required=True),
+                FieldSpec("kind", "choice", "the kind of restriction", required=True, choices=RESTRICTION_KINDS),
+                FieldSpec("detail", "text", "what the restriction is", required=True),
+                _TOWARDS,
+            ),
+        ),
+        EventType(
+            "restriction_lifted",
+            "compliance",
+            "a restriction ends",
+            (_state("the state lifting it"), _ref("restriction", "restriction_imposed", "the restriction_imposed event it ends")),
+        ),
+        EventType(
+            "allegation_made",
+            "compliance",
+            "a state alleges non-compliance by another",
+            (
+                FieldSpec("accuser", "state", "the state making the allegation", required=True),
+                FieldSpec("accused", "state", "the state accused", required=True),
+                FieldSpec("subject", "text", "what is alleged", required=True),
+                FieldSpec("restrictions", "refs", "restriction_imposed events the allegation names", refers_to=("restriction_imposed",)),
+            ),
+        ),
+        EventType(
+            "allegation_rejected",
+            "compliance",
+            "the accused denies the allegation; it is then disputed",
+            (
+                _state("the accused state"),
+                _ref("allegation", "allegation_made", "the allegation_made event it answers"),
+                FieldSpec("reasons", "text", "the reasons given", required=True),
+            ),
+        ),
+        EventType(
+            "allegation_resolved",
+            "compliance",
+            "the parties or the consultative commission settle the allegation",
+            (
+                _ref("allegation", "allegation_made", "the allegation_made event it settles"),
+                FieldSpec("resolution", "text", "how it was settled", required=True),
+            ),
+        ),
+        EventType(
+            "flight_denied",
+            "compliance",
+            "a host state refuses or prevents an observation flight",
+            (
+                _state("the host state"),
+                FieldSpec("observers", "states", "the observing states", required=True),
+                FieldSpec("reason", "text", "the reason the host gave", required=True),
+            ),
+        ),
+        EventType(
+            "alternative_timeframe_offered",
+            "compliance",
+            "the host offers another time for a denied flight",
+            (
+                _state("the host state"),
+                _ref("flight", "flight_denied", "the flight_denied event"),
+                FieldSpec("timeframe", "text", "the timeframe offered"),
+            ),
+        ),
+        EventType(
+            "alternative_timeframe_refused",
+            "compliance",
+            "the observing states refuse the offered timeframe",
+            (
+                _ref("flight", "flight_denied", "the flight_denied event"),
+                FieldSpec("observers", "states", "the observing states refusing", required=True),
+                FieldSpec("reason", "text", "the reason given"),
+            ),
+        ),
+        EventType(
+            "official_note",
+            "record",
+            "any other diplomatic note",
+            (
+                FieldSpec("from", "states", "the states sending the note", required=True),
+                FieldSpec("to", "text", "the addressees (free text)", required=True),
+                FieldSpec("subject", "text", "what the note is about", required=True),
+            ),
+        ),
+        EventType(
+            "statement",
+            "record",
+            "a public statement by a state or body; no legal effect",
+            (
+                FieldSpec("state", "state", "the state making the statement"),
+                FieldSpec("body", "text", "the body making the statement, when not a state"),
+                FieldSpec("summary", "text", "what was said", required=True),
+            ),
+            one_of=("state", "body"),
+        ),
+        EventType(
+            "commission_decision",
+            "record",
+            "a decision of the treaty's consultative commission",
+            (
+                FieldSpec("body", "text", "the commission (default: the treaty's consultative commission)"),
+                FieldSpec("decision", "text", "what was decided", required=True),
+            ),
+        ),
+        EventType(
+            "correction",
+            "maintenance",
+            "corrects fields of an earlier event, from its recorded time on",
+            (
+                FieldSpec("corrects", "ref", "the id of the event corrected", required=True),
+                FieldSpec("changes", "changes", "the corrected fields and their new values", required=True),
+            ),
+        ),
+        EventType(
+            "retraction",
+            "maintenance",
+            "an earlier event should never have been recorded; ignored from the retraction's recorded time on",
+            (
+                FieldSpec("retracts", "ref", "the id of the event retracted", required=True),
+                FieldSpec("reason", "text", "why it is retracted", required=True),
+            ),
+        ),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event as a client asks to record it, checked and in canonical form."""
+
+    type: str
+    date: date | None
+    fields: dict[str, Any] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> EventType:
+        """The :class:`EventType` of this event."""
+        return EVENT_TYPES[self.type]
+
+
+def normalise_event(payload: Mapping[str, Any]) -> NewEvent:
+    """Check a client's event and return it in canonical form.
+
+    ``payload`` holds ``type``, ``date`` (not for corrections and retractions), ``source`` and
+    the type's fields. Raises :class:`~domain.errors.InvalidInput` naming the field and reason.
+    """
+    if not isinstance(payload, Mapping):
+        raise InvalidInput("expected an object describing the event")
+    kind = payload.get("type")
+    if kind is None:
+        raise InvalidInput("every event needs a type", field="type")
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
+        known = ", ".join(EVENT_TYPES)
+        raise UnknownEventType(f"unknown event type {kind!r}; known types are {known}", field="type")
+    spec = EVENT_TYPES[kind]
+    for forbidden in ("id", "recorded_at", "sequence", "hash", "prev_hash", "treaty"):
+        if payload.get(forbidden) is not None:
+            raise InvalidInput(f"'{forbidden}' is set by the ledger, not by the client", field=forbidden)
+    if spec.dated:
+        if payload.get("date") is None:
+            raise InvalidInput(f"a {kind} event needs its effective date (YYYY-MM-DD)", field="date")
+        effective = parse_date(payload["date"], field="date")
+    else:
+        if payload.get("date") is not None:
+            raise InvalidInput(f"a {kind} takes effect when it is recorded and has no date", field="date")
+        effective = None
+    body = {k: v for k, v in payload.items() if k not in ("type", "date", "source", "id", "recorded_at", "sequence", "hash", "prev_hash", "treaty")}
+    fields = normalise_fields(spec, body)
+    source = normalise_source(payload.get("source"))
+    return NewEvent(type=kind, date=effective, fields=fields, source=source)
+
+
+def normalise_fields(spec: EventType, body: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Check the type-specific and common fields of an event; ``partial`` skips required checks."""
+    allowed = {f.name for f in (*spec.fields, *COMMON_FIELDS)}
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        names = ", ".join(sorted(allowed)) or "no fields of its own"
+        raise InvalidInput(f"a {spec.name} event has no field {unknown[0]!r} (it takes {names})", field=unknown[0])
+    fields: dict[str, Any] = {}
+    for field_spec in (*spec.fields, *COMMON_FIELDS):
+        value = body.get(field_spec.name)
+        if value is None or value == [] or value == "":
+            if field_spec.required and not partial:
+                raise InvalidInput(f"a {spec.name} event needs {field_spec.name}: {field_spec.description}", field=field_spec.name)
+            continue
+        fields[field_spec.name] = _normalise_value(field_spec, value)
+    if spec.one_of and not partial and not any(name in fields for name in spec.one_of):
+        raise InvalidInput(f"a {spec.name} event needs one of {' or '.join(spec.one_of)}", field=spec.one_of[0])
+    if spec.name == "succeeded" and not partial and fields["state"] == fields["predecessor"]:
+        raise InvalidInput("a state cannot succeed itself", field="predecessor")
+    if spec.name == "allegation_made" and not partial and fields["accuser"] == fields["accused"]:
+        raise InvalidInput("a state cannot accuse itself", field="accused")
+    return fields
+
+
+def _normalise_value(spec: FieldSpec, value: Any) -> Any:
+    name = spec.name
+    if spec.kind == "state":
+        return normalise_state(value, field=name)
+    if spec.kind == "states":
+        if not isinstance(value, list):
+            raise InvalidInput("expected a list of states", field=name)
+        codes = [normalise_state(item, field=f"{name}[{i}]") for i, item in enumerate(value)]
+        if len(set(codes)) != len(codes):
+            raise InvalidInput("a state is named twice", field=name)
+        return sorted(codes)
+    if spec.kind == "text":
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput("expected non-empty text", field=name)
+        if len(value) > _MAX_TEXT:
+            raise InvalidInput(f"longer than {_MAX_TEXT} characters", field=name)
+        return value.strip()
+    if spec.kind == "choice":
+        if value not in spec.choices:
+            raise InvalidInput(f"expected one of {', '.join(spec.choices)}, got {value!r}", field=name)
+        return value
+    if spec.kind == "date":
+        return parse_date(value, field=name)
+    if spec.kind == "ref":
+        return _event_id(value, field=name)
+    if spec.kind == "refs":
+        if not isinstance(value, list):
+            raise InvalidInput("expected a list of event ids", field=name)
+        return [_event_id(item, field=f"{name}[{i}]") for i, item in enumerate(value)]
+    if spec.kind == "actor":
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput("expected a state code or the name of a body", field=name)
+        try:
+            return normalise_state(value, field=name)
+        except UnknownState:
+            return value.strip()
+    if spec.kind == "changes":
+        if not isinstance(value, Mapping) or not value:
+            raise InvalidInput("expected an object of the corrected fields and their values", field=name)
+        return dict(value)
+    raise InvalidInput(f"unsupported field kind {spec.kind}", field=name)  # pragma: no cover
+
+
+def _event_id(value: Any, *, field: str) -> str:
+    try:
+        return str(UUID(str(value)))
+    except ValueError:
+        raise InvalidInput(f"expected an event id (a UUID), got {value!r}", field=field) from None

@@ -1,0 +1,307 @@
+"""The ledger application: the front door for the use cases.
+
+Commands register treaties and record events; queries return treaties, their histories and
+the verification of their hash chains. Library errors become the ledger's own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.utils import get_topic
+
+from domain.dates import utc_now
+from domain.errors import InvalidInput, TreatyAlreadyExists, TreatyNotFound, WriteConflict
+from domain.events import NewEvent, normalise_event
+from domain.records import GENESIS_HASH, Record, chain_hash
+from domain.rules import TreatyRules
+from domain.sources import normalise_source
+from domain.states import normalise_state
+from domain.transcodings import DateAsISO, RecordAsDict
+from domain.treaty import Treaty, registration_content, treaty_uuid
+
+__all__ = ["Ledger", "TreatySummary", "VerifyReport", "normalise_treaty_id"]
+
+_SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def normalise_treaty_id(value: Any, *, field: str = "id") -> str:
+    """Check a treaty id: a lowercase slug such as ``open-skies``."""
+    if not isinstance(value, str) or not value or len(value) > 100 or not set(value) <= _SLUG_CHARS or value.startswith("-"):
+        raise InvalidInput(
+            f"expected a lowercase slug of letters, digits and hyphens (e.g. 'open-skies'), got {value!r}",
+            field=field,
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class TreatySummary:
+    """A registered treaty, without its history."""
+
+    id: str
+    title: str
+    depositaries: list[str]
+    rules: TreatyRules
+    source: dict[str, Any]
+    registered_at: datetime
+    events: int
+    head: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The treaty as the API answers it."""
+        from domain.records import to_json_value
+
+        return {
+            "id": self.id,
+            "title": self.title,
+            "depositaries": self.depositaries,
+            "rules": self.rules.to_json(),
+            "source": to_json_value(self.source),
+            "registered_at": to_json_value(self.registered_at),
+            "events": self.events,
+            "head": self.head,
+        }
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    """The outcome of recomputing hash chains: ``ok``, how many entries were checked, the head."""
+
+    ok: bool = True
+    events_checked: int = 0
+    head: str | None = None
+    first_bad: dict[str, Any] | None = None
+    treaties: dict[str, str] = field(default_factory=dict)
+
+    def fail(self, **where: Any) -> None:
+        """Record the first entry whose hash or place does not match."""
+        if self.ok:
+            self.ok = False
+            self.first_bad = where
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as the API answers it."""
+        body: dict[str, Any] = {"ok": self.ok, "events_checked": self.events_checked, "head": self.head}
+        if self.first_bad is not None:
+            body["first_bad_event"] = self.first_bad
+        return body
+
+
+class Ledger(Application[UUID]):
+    """Treaties and their events in an immutable, tamper-evident event store.
+
+    The store is chosen by eventsourcing's environment settings (``PERSISTENCE_MODULE``,
+    ``SQLITE_DBNAME``, ``POSTGRES_*``), passed in as ``env``.
+    """
+
+    name = "TreatyLedger"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Treaty: 200}
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "256"}
+    max_write_attempts = 50
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        """Register the library's transcodings and the ledger's own (dates, records)."""
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+        transcoder.register(RecordAsDict())
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def register_treaty(self, payload: Mapping[str, Any]) -> TreatySummary:
+        """Register a treaty from ``{"id", "title", "depositaries", "rules", "source"}``."""
+        if not isinstance(payload, Mapping):
+            raise InvalidInput("expected an object describing the treaty")
+        unknown = sorted(set(payload) - {"id", "title", "depositaries", "rules", "source"})
+        if unknown:
+            raise InvalidInput(f"a treaty has no field {unknown[0]!r} (it takes id, title, depositaries, rules, source)", field=unknown[0])
+        slug = normalise_treaty_id(payload.get("id"))
+        title = payload.get("title")
+        if not isinstance(title, str) or not title.strip():
+            raise InvalidInput("a treaty needs a title", field="title")
+        depositaries_in = payload.get("depositaries") or []
+        if not isinstance(depositaries_in, list):
+            raise InvalidInput("expected a list of states", field="depositaries")
+        depositaries = [normalise_state(d, field=f"depositaries[{i}]") for i, d in enumerate(depositaries_in)]
+        rules = TreatyRules.from_input(payload.get("rules"))
+        source = normalise_source(payload.get("source"))
+        if treaty_uuid(slug) in self.repository:
+            raise TreatyAlreadyExists(f"a treaty with id {slug!r} is already registered", field="id")
+        treaty = Treaty.register(
+            slug=slug, title=title.strip(), depositaries=depositaries, rules=rules, source=source, registered_at=utc_now()
+        )
+        try:
+            self.save(treaty)
+        except IntegrityError:
+            raise TreatyAlreadyExists(f"a treaty with id {slug!r} is already registered", field="id") from None
+        return self._summary(treaty)
+
+    def record_event(self, treaty_id: str, payload: Mapping[str, Any] | NewEvent, *, event_id: str | None = None) -> Record:
+        """Check an event against the treaty's timeline and record it; return the recorded event.
+
+        A writer that loses eventsourcing's optimistic-concurrency check reloads the treaty,
+        checks the event again against the new timeline, and retries.
+        """
+        new = payload if isinstance(payload, NewEvent) else normalise_event(payload)
+        chosen_id = str(UUID(event_id)) if event_id else str(uuid4())
+        for _ in range(self.max_write_attempts):
+            treaty = self._treaty(treaty_id)
+            record = treaty.record(new, event_id=chosen_id, recorded_at=utc_now())
+            try:
+                self.save(treaty)
+            except IntegrityError:
+                continue
+            return record
+        raise WriteConflict(f"gave up after {self.max_write_attempts} attempts: other writers kept appending to {treaty_id!r}")
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def get_treaty(self, treaty_id: str) -> TreatySummary:
+        """The treaty registered under ``treaty_id``."""
+        return self._summary(self._treaty(treaty_id))
+
+    def treaty(self, treaty_id: str) -> Treaty:
+        """The treaty aggregate, with its whole history."""
+        return self._treaty(treaty_id)
+
+    def list_treaties(self) -> list[TreatySummary]:
+        """Every registered treaty, sorted by id."""
+        return sorted((self._summary(self._treaty_by_uuid(uuid)) for uuid in self.treaty_uuids()), key=lambda t: t.id)
+
+    def treaty_uuids(self) -> Iterator[UUID]:
+        """The aggregate ids of registered treaties, in registration order."""
+        topic = get_topic(Treaty.Registered)
+        start: int | None = None
+        while True:
+            batch = self.recorder.select_notifications(start=start, limit=500, topics=[topic], inclusive_of_start=False)
+            if not batch:
+                return
+            for notification in batch:
+                yield UUID(str(notification.originator_id))
+            start = batch[-1].id
+
+    def list_events(self, treaty_id: str, known_at: datetime | None = None) -> list[Record]:
+        """The treaty's recorded events in recorded order (those recorded by ``known_at``)."""
+        records = self._treaty(treaty_id).records
+        if known_at is None:
+            return list(records)
+        return [r for r in records if r.recorded_at <= known_at]
+
+    def find_event(self, event_id: str) -> Record | None:
+        """The recorded event with ``event_id``, in whichever treaty holds it."""
+        for uuid in self.treaty_uuids():
+            record = self._treaty_by_uuid(uuid).find(event_id)
+            if record is not None:
+                return record
+        return None
+
+    def verify(self, treaty_id: str | None = None) -> VerifyReport:
+        """Recompute the hash chains of one treaty, or of the whole ledger.
+
+        Reads the stored events themselves (not a cache) and names the first entry whose
+        hash, sequence or link to the previous entry does not match.
+        """
+        report = VerifyReport()
+        if treaty_id is not None:
+            uuid = treaty_uuid(normalise_treaty_id(treaty_id, field="treaty"))
+            stored = self.recorder.select_events(uuid)
+            if not stored:
+                raise TreatyNotFound(f"no treaty with id {treaty_id!r}", field="treaty")
+            head = self._verify_chain(uuid, stored, report)
+            report.head = head
+            return report
+        chains: dict[UUID, list[Any]] = {}
+        start: int | None = None
+        while True:
+            batch = self.recorder.select_notifications(start=start, limit=1000, inclusive_of_start=False)
+            if not batch:
+                break
+            for notification in batch:
+                chains.setdefault(UUID(str(notification.originator_id)), []).append(notification)
+            start = batch[-1].id
+        heads = []
+        for uuid, stored in chains.items():
+            stored.sort(key=lambda s: s.originator_version)
+            head = self._verify_chain(uuid, stored, report)
+            heads.append(f"{report.treaties.get(str(uuid), str(uuid))}:{head}")
+        report.head = hashlib.sha256("\n".join(sorted(heads)).encode()).hexdigest() if heads else None
+        return report
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _verify_chain(self, uuid: UUID, stored: list[Any], report: VerifyReport) -> str:
+        prev_hash = GENESIS_HASH
+        slug = str(uuid)
+        for position, item in enumerate(stored, start=1):
+            report.events_checked += 1
+            where = {"treaty": slug, "sequence": position - 1, "version": item.originator_version}
+            if item.originator_version != position:
+                report.fail(**where, reason=f"entry {position} of the chain is missing: found version {item.originator_version}")
+                return prev_hash
+            try:
+                event = self.mapper.to_domain_event(item)
+            except Exception as error:  # noqa: BLE001 - any decoding failure is tampering
+                report.fail(**where, reason=f"the stored bytes do not decode: {error}")
+                return prev_hash
+            if isinstance(event, Treaty.Registered):
+                slug = event.slug
+                report.treaties[str(uuid)] = slug
+                content = registration_content(event.slug, event.title, event.depositaries, event.rules, event.source, event.timestamp)
+                expected, stated, stated_prev, event_id = chain_hash(content, prev_hash), event.hash, GENESIS_HASH, "registration"
+            elif isinstance(event, Treaty.EventRecorded):
+                record = Record(
+                    id=event.event_id, treaty=slug, sequence=event.sequence, type=event.event_type, date=event.date,
+                    fields=event.fields, source=event.source, recorded_at=event.timestamp, prev_hash=event.prev_hash, hash=event.hash,
+                )
+                expected, stated, stated_prev, event_id = record.computed_hash(), event.hash, event.prev_hash, event.event_id
+                if event.sequence != position - 1:
+                    report.fail(**{**where, "treaty": slug}, id=event_id, reason=f"sequence {event.sequence} stored at place {position - 1}")
+                    return prev_hash
+            else:
+                report.fail(**where, reason=f"unexpected stored event {type(event).__name__}")
+                return prev_hash
+            where = {**where, "treaty": slug, "id": event_id}
+            if stated_prev != prev_hash:
+                report.fail(**where, reason="its prev_hash does not match the previous entry's hash")
+                return prev_hash
+            if stated != expected:
+                report.fail(**where, reason="its content does not match its hash")
+                return prev_hash
+            prev_hash = stated
+        return prev_hash
+
+    def _treaty(self, treaty_id: str) -> Treaty:
+        slug = normalise_treaty_id(treaty_id, field="treaty")
+        try:
+            return self._treaty_by_uuid(treaty_uuid(slug))
+        except TreatyNotFound:
+            raise TreatyNotFound(f"no treaty with id {slug!r}", field="treaty") from None
+
+    def _treaty_by_uuid(self, uuid: UUID) -> Treaty:
+        try:
+            treaty = self.repository.get(uuid)
+        except AggregateNotFoundError:
+            raise TreatyNotFound(f"no treaty with aggregate id {uuid}", field="treaty") from None
+        if not isinstance(treaty, Treaty):  # pragma: no cover - wiring error
+            raise TreatyNotFound(f"no treaty with aggregate id {uuid}", field="treaty")
+        return treaty
+
+    @staticmethod
+    def _summary(treaty: Treaty) -> TreatySummary:
+        return TreatySummary(
+            id=treaty.slug,
+            title=treaty.title,
+            depositaries=list(treaty.depositaries),
+            rules=treaty.rules,
+            source=dict(treaty.source),
+            registered_at=treaty.registered_at,
+            events=len(treaty.records),
+            head=treaty.head,
+        )

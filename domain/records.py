@@ -1,0 +1,91 @@
+"""Recorded events as the ledger holds them, their canonical encoding and hash chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+__all__ = ["GENESIS_HASH", "Record", "canonical_json", "chain_hash", "to_json_value"]
+
+GENESIS_HASH = "0" * 64
+"""The ``prev_hash`` of a treaty's registration: the start of its chain."""
+
+
+def to_json_value(value: Any) -> Any:
+    """Turn dates, timestamps and nested containers into JSON values (dates as ISO 8601 text)."""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_value(v) for v in value]
+    return value
+
+
+def canonical_json(value: Any) -> bytes:
+    """The canonical encoding hashed by the chain: sorted keys, no spaces, UTF-8."""
+    return json.dumps(to_json_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chain_hash(content: Mapping[str, Any], prev_hash: str) -> str:
+    """SHA-256 over the canonical encoding of ``content`` (which includes its recorded time) and ``prev_hash``."""
+    return hashlib.sha256(canonical_json({"content": content, "prev_hash": prev_hash})).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One recorded event of a treaty, as stored: content, place in the history and hash."""
+
+    id: str
+    treaty: str
+    sequence: int
+    type: str
+    date: date | None
+    fields: Mapping[str, Any]
+    source: Mapping[str, Any]
+    recorded_at: datetime
+    prev_hash: str
+    hash: str = field(default="")
+
+    def content(self) -> dict[str, Any]:
+        """Everything the hash covers, except the previous hash."""
+        return {
+            "id": self.id,
+            "treaty": self.treaty,
+            "sequence": self.sequence,
+            "type": self.type,
+            "date": self.date,
+            "fields": dict(self.fields),
+            "source": dict(self.source),
+            "recorded_at": self.recorded_at,
+        }
+
+    def computed_hash(self) -> str:
+        """The hash this record should carry, recomputed from its content."""
+        return chain_hash(self.content(), self.prev_hash)
+
+    @property
+    def state(self) -> str | None:
+        """The acting state, for events of one state."""
+        value = self.fields.get("state")
+        return value if isinstance(value, str) else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as the API answers it: every field sent, plus the ledger's own."""
+        body: dict[str, Any] = {"id": self.id, "treaty": self.treaty, "sequence": self.sequence, "type": self.type}
+        if self.date is not None:
+            body["date"] = self.date
+        body.update(self.fields)
+        body.update(
+            source=dict(self.source),
+            recorded_at=self.recorded_at,
+            prev_hash=self.prev_hash,
+            hash=self.hash,
+        )
+        return to_json_value(body)  # type: ignore[no-any-return]

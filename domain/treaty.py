@@ -1,0 +1,207 @@
+"""The treaty aggregate: a treaty, its rules and its immutable, hash-chained history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import InvalidInput, TimelineContradiction
+from domain.events import NewEvent
+from domain.records import GENESIS_HASH, Record, chain_hash
+from domain.rules import TreatyRules
+from domain.timeline import Timeline, apply_changes, build_timeline, effective_events
+
+__all__ = ["Treaty", "treaty_uuid"]
+
+_NAMESPACE = uuid5(NAMESPACE_URL, "https://treaty-ledger.org/treaties/")
+
+
+def treaty_uuid(treaty_id: str) -> UUID:
+    """The aggregate id of the treaty with slug ``treaty_id`` (stable, derived from the slug)."""
+    return uuid5(_NAMESPACE, treaty_id)
+
+
+class Treaty(Aggregate):
+    """A treaty: id, title, depositaries, rules, source, and the events recorded about it.
+
+    The registration starts the hash chain; every recorded event carries its ``sequence``
+    (its place in the history, from 1), the previous event's hash and its own.
+    """
+
+    class Registered(Aggregate.Created):
+        """A treaty was registered."""
+
+        slug: str
+        title: str
+        depositaries: list[str]
+        rules: dict[str, Any]
+        source: dict[str, Any]
+        hash: str
+
+    class EventRecorded(Aggregate.Event):
+        """An event about the treaty was recorded."""
+
+        event_id: str
+        event_type: str
+        date: date | None
+        fields: dict[str, Any]
+        source: dict[str, Any]
+        sequence: int
+        prev_hash: str
+        hash: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            """Append the recorded event to the treaty's history."""
+            treaty = aggregate
+            if not isinstance(treaty, Treaty):  # pragma: no cover - wiring error
+                raise TypeError(type(treaty).__name__)
+            treaty.records.append(
+                Record(
+                    id=self.event_id,
+                    treaty=treaty.slug,
+                    sequence=self.sequence,
+                    type=self.event_type,
+                    date=self.date,
+                    fields=self.fields,
+                    source=self.source,
+                    recorded_at=self.timestamp,
+                    prev_hash=self.prev_hash,
+                    hash=self.hash,
+                )
+            )
+            treaty.head = self.hash
+
+    @staticmethod
+    def create_id(slug: str) -> UUID:
+        """The aggregate id is derived from the treaty's slug."""
+        return treaty_uuid(slug)
+
+    def __init__(self, slug: str, title: str, depositaries: list[str], rules: dict[str, Any], source: dict[str, Any], hash: str) -> None:  # noqa: A002
+        self.slug = slug
+        self.title = title
+        self.depositaries = depositaries
+        self.rules_json = rules
+        self.source = source
+        self.registration_hash = hash
+        self.head = hash
+        self.records: list[Record] = []
+
+    @classmethod
+    def register(cls, *, slug: str, title: str, depositaries: list[str], rules: TreatyRules, source: dict[str, Any], registered_at: datetime) -> Treaty:
+        """Register a treaty; its registration is the first link of its hash chain."""
+        rules_json = rules.to_json()
+        content = registration_content(slug, title, depositaries, rules_json, source, registered_at)
+        return cls._create(
+            cls.Registered,
+            id=treaty_uuid(slug),
+            timestamp=registered_at,
+            slug=slug,
+            title=title,
+            depositaries=depositaries,
+            rules=rules_json,
+            source=source,
+            hash=chain_hash(content, GENESIS_HASH),
+        )
+
+    @property
+    def rules(self) -> TreatyRules:
+        """The treaty's rules as typed values."""
+        return TreatyRules.from_input(self.rules_json)
+
+    @property
+    def registered_at(self) -> datetime:
+        """When the treaty was registered."""
+        return self.created_on
+
+    def find(self, event_id: str) -> Record | None:
+        """The recorded event with ``event_id``, if this treaty has it."""
+        for record in self.records:
+            if record.id == event_id:
+                return record
+        return None
+
+    def timeline(self, known_at: datetime | None = None) -> Timeline:
+        """The treaty's timeline, as known at ``known_at`` (everything known when ``None``)."""
+        return build_timeline(self.rules, effective_events(self.records, known_at))
+
+    def record(self, new: NewEvent, *, event_id: str, recorded_at: datetime) -> Record:
+        """Check ``new`` against the treaty's timeline and record it.
+
+        Raises :class:`~domain.errors.InvalidInput` or
+        :class:`~domain.errors.TimelineContradiction`; on error nothing changes.
+        """
+        if self.find(event_id) is not None:
+            raise InvalidInput(f"an event with id {event_id} is already recorded", field="id")
+        if self.records and recorded_at <= self.records[-1].recorded_at:
+            recorded_at = self.records[-1].recorded_at + timedelta(microseconds=1)
+        self._check_maintenance(new)
+        candidate = Record(
+            id=event_id,
+            treaty=self.slug,
+            sequence=len(self.records) + 1,
+            type=new.type,
+            date=new.date,
+            fields=new.fields,
+            source=new.source,
+            recorded_at=recorded_at,
+            prev_hash=self.head,
+        )
+        self._check_timeline(candidate)
+        record_hash = candidate.computed_hash()
+        self.trigger_event(
+            self.EventRecorded,
+            timestamp=recorded_at,
+            event_id=event_id,
+            event_type=new.type,
+            date=new.date,
+            fields=dict(new.fields),
+            source=dict(new.source),
+            sequence=candidate.sequence,
+            prev_hash=self.head,
+            hash=record_hash,
+        )
+        return self.records[-1]
+
+    def _check_maintenance(self, new: NewEvent) -> None:
+        if new.type not in ("correction", "retraction"):
+            return
+        name = "corrects" if new.type == "correction" else "retracts"
+        target_id = str(new.fields[name])
+        target = self.find(target_id)
+        if target is None:
+            raise TimelineContradiction(f"no event with id {target_id} in the history of {self.slug}", field=name)
+        if target.type in ("correction", "retraction"):
+            raise TimelineContradiction(f"event {target_id} is a {target.type}; name the original event instead", field=name)
+        retraction = next((r for r in self.records if r.type == "retraction" and r.fields["retracts"] == target_id), None)
+        if retraction is not None:
+            raise TimelineContradiction(f"event {target_id} was already retracted by {retraction.id}", field=name)
+        if new.type == "correction":
+            current = next(e for e in effective_events(self.records) if e.id == target_id)
+            apply_changes(current.type, current.date, current.fields, new.fields["changes"])
+
+    def _check_timeline(self, candidate: Record) -> None:
+        try:
+            build_timeline(self.rules, effective_events([*self.records, candidate]))
+        except TimelineContradiction as error:
+            culprit = getattr(error, "event_id", None)
+            if culprit in (candidate.id, candidate.fields.get("corrects")):
+                raise
+            other = self.find(str(culprit))
+            what = f"the recorded {other.type} event {other.id} of {other.date}" if other else f"event {culprit}"
+            raise TimelineContradiction(f"this event would contradict {what}: {error.reason}", field=error.field) from None
+
+
+def registration_content(slug: str, title: str, depositaries: list[str], rules: dict[str, Any], source: dict[str, Any], registered_at: datetime) -> dict[str, Any]:
+    """Everything the hash of a treaty's registration covers."""
+    return {
+        "treaty": slug,
+        "type": "registered",
+        "title": title,
+        "depositaries": depositaries,
+        "rules": rules,
+        "source": source,
+        "recorded_at": registered_at,
+    }

@@ -1,0 +1,1 @@
+"""The read side and the store: wiring, storage settings and (later) materialized views."""

@@ -1,0 +1,167 @@
+"""Choosing and preparing the store: database URLs, eventsourcing settings, immutability triggers.
+
+``sqlite:///path/to/file.db`` (the embedded default) or
+``postgresql://user:password@host:port/dbname[?schema=name]`` (production). The URL is
+translated into eventsourcing's environment settings when the ledger starts; nothing here
+reads the environment or connects at import time.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+import psycopg
+from psycopg import sql
+
+from domain.errors import InvalidInput
+
+__all__ = [
+    "DEFAULT_DATABASE",
+    "DatabaseURL",
+    "StoreError",
+    "install_immutability",
+    "parse_database_url",
+]
+
+DEFAULT_DATABASE = "sqlite:///treaty-ledger.db"
+"""The embedded default: a SQLite file in the working directory."""
+
+IMMUTABLE_MESSAGE = "treaty ledger events are immutable: record a correction or a retraction instead"
+
+
+class StoreError(InvalidInput):
+    """The database URL is malformed or names a store the ledger does not support."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseURL:
+    """A parsed database URL, and the eventsourcing settings it stands for."""
+
+    url: str
+    backend: str
+    path: str = ""
+    host: str = ""
+    port: int = 5432
+    user: str = ""
+    password: str = ""
+    dbname: str = ""
+    schema: str = ""
+
+    @property
+    def is_postgres(self) -> bool:
+        """Whether the store is PostgreSQL."""
+        return self.backend == "postgresql"
+
+    @property
+    def events_table(self) -> str:
+        """The table eventsourcing stores the ledger's events in."""
+        return "treatyledger_events" if self.is_postgres else "stored_events"
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The eventsourcing settings for this store."""
+        if not self.is_postgres:
+            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": self.path, "SQLITE_LOCK_TIMEOUT": "30"}
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_POOL_SIZE": "5",
+            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_CONNECT_TIMEOUT": "10",
+            "POSTGRES_LOCK_TIMEOUT": "10",
+        }
+        if self.schema:
+            env["POSTGRES_SCHEMA"] = self.schema
+        return env
+
+    def redacted(self) -> str:
+        """The URL with any password hidden, for messages and logs."""
+        if self.password:
+            return self.url.replace(f":{self.password}@", ":***@")
+        return self.url
+
+    def connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        """A plain psycopg connection to this PostgreSQL store (for set-up and views)."""
+        return psycopg.connect(
+            host=self.host, port=self.port, user=self.user, password=self.password or None, dbname=self.dbname, autocommit=True
+        )
+
+
+def parse_database_url(url: str | None) -> DatabaseURL:
+    """Read a ``sqlite:///`` or ``postgresql://`` URL; ``None`` means the embedded default."""
+    text = (url or DEFAULT_DATABASE).strip()
+    parsed = urlparse(text)
+    if parsed.scheme == "sqlite":
+        path = unquote(text[len("sqlite:///") :]) if text.startswith("sqlite:///") else ""
+        if not path:
+            raise StoreError("expected sqlite:///path/to/file.db", field="database")
+        return DatabaseURL(url=text, backend="sqlite", path=path)
+    if parsed.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        dbname = unquote(parsed.path.lstrip("/"))
+        if not dbname:
+            raise StoreError("expected postgresql://user:password@host:port/dbname", field="database")
+        try:
+            port = parsed.port or 5432
+        except ValueError:
+            raise StoreError(f"the port in {text!r} is not a number", field="database") from None
+        schema = (parse_qs(parsed.query).get("schema") or [""])[0]
+        if schema and not schema.replace("_", "").isalnum():
+            raise StoreError("the schema must be letters, digits and underscores", field="database")
+        return DatabaseURL(
+            url=text,
+            backend="postgresql",
+            host=parsed.hostname or "127.0.0.1",
+            port=port,
+            user=unquote(parsed.username or "postgres"),
+            password=unquote(parsed.password or ""),
+            dbname=dbname,
+            schema=schema,
+        )
+    raise StoreError(
+        f"unsupported database {text!r}: use sqlite:///path/to/file.db or postgresql://user:password@host:port/dbname",
+        field="database",
+    )
+
+
+def prepare_store(database: DatabaseURL) -> None:
+    """Create what eventsourcing does not: the SQLite file's folder, or the PostgreSQL schema."""
+    if database.is_postgres:
+        if database.schema:
+            with database.connect() as conn:
+                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(database.schema)))
+    elif database.path != ":memory:" and not database.path.startswith("file:"):
+        Path(database.path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+
+
+def install_immutability(database: DatabaseURL) -> None:
+    """Install triggers that refuse UPDATE and DELETE on the stored events (idempotent)."""
+    table = database.events_table
+    if database.is_postgres:
+        schema = database.schema or "public"
+        with database.connect() as conn:
+            conn.execute(
+                sql.SQL(
+                    "CREATE OR REPLACE FUNCTION {schema}.treaty_ledger_refuse_change() RETURNS trigger "
+                    "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION {message} USING ERRCODE = 'restrict_violation'; END $$"
+                ).format(schema=sql.Identifier(schema), message=sql.Literal(IMMUTABLE_MESSAGE))
+            )
+            conn.execute(
+                sql.SQL(
+                    "CREATE OR REPLACE TRIGGER treaty_ledger_immutable BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.{table} "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.treaty_ledger_refuse_change()"
+                ).format(schema=sql.Identifier(schema), table=sql.Identifier(table))
+            )
+        return
+    with sqlite3.connect(database.path) as conn:
+        for action in ("UPDATE", "DELETE"):
+            conn.execute(
+                f"CREATE TRIGGER IF NOT EXISTS treaty_ledger_no_{action.lower()} BEFORE {action} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{IMMUTABLE_MESSAGE}'); END"
+            )
+    conn.close()
