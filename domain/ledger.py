@@ -7,6 +7,8 @@ the verification of their hash chains. Library errors become the ledger's own.
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -105,7 +107,7 @@ class Ledger(Application[UUID]):
     name = "TreatyLedger"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Treaty: 200}
     env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "256"}
-    max_write_attempts = 50
+    max_write_seconds = 30.0
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """Register the library's transcodings and the ledger's own (dates, records)."""
@@ -151,15 +153,23 @@ class Ledger(Application[UUID]):
         """
         new = payload if isinstance(payload, NewEvent) else normalise_event(payload)
         chosen_id = str(UUID(event_id)) if event_id else str(uuid4())
-        for _ in range(self.max_write_attempts):
+        deadline = time.monotonic() + self.max_write_seconds
+        attempt = 0
+        while attempt == 0 or time.monotonic() < deadline:
+            attempt += 1
             treaty = self._treaty(treaty_id)
             record = treaty.record(new, event_id=chosen_id, recorded_at=utc_now())
             try:
                 self.save(treaty)
             except IntegrityError:
+                # Another writer appended first: back off a little (with jitter, so the
+                # losers do not collide again in step), then check against the new timeline.
+                time.sleep(random.uniform(0, 0.001 * 2 ** min(attempt, 6)))  # noqa: S311 - jitter, not crypto
                 continue
             return record
-        raise WriteConflict(f"gave up after {self.max_write_attempts} attempts: other writers kept appending to {treaty_id!r}")
+        raise WriteConflict(
+            f"gave up after {attempt} attempts in {self.max_write_seconds} s: other writers kept appending to {treaty_id!r}"
+        )
 
     # -- queries -------------------------------------------------------------------------------
 

@@ -53,6 +53,10 @@ class Record:
     prev_hash: str
     hash: str = field(default="")
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Record:
+        """Records are immutable: copies of a treaty share them (keeps cache copies cheap)."""
+        return self
+
     def content(self) -> dict[str, Any]:
         """Everything the hash covers, except the previous hash."""
         return {

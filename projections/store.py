@@ -9,6 +9,8 @@ reads the environment or connects at import time.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -24,6 +26,8 @@ __all__ = [
     "StoreError",
     "install_immutability",
     "parse_database_url",
+    "prepare_store",
+    "startup_lock",
 ]
 
 DEFAULT_DATABASE = "sqlite:///treaty-ledger.db"
@@ -133,10 +137,22 @@ def prepare_store(database: DatabaseURL) -> None:
     """Create what eventsourcing does not: the SQLite file's folder, or the PostgreSQL schema."""
     if database.is_postgres:
         if database.schema:
-            with database.connect() as conn:
+            with database.connect() as conn, conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext('treaty_ledger_schema'))")
                 conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(database.schema)))
     elif database.path != ":memory:" and not database.path.startswith("file:"):
         Path(database.path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+
+
+@contextmanager
+def startup_lock(database: DatabaseURL) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock while a process creates or checks the store's tables."""
+    with database.connect() as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext('treaty_ledger_startup'))")
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext('treaty_ledger_startup'))")
 
 
 def install_immutability(database: DatabaseURL) -> None:
@@ -144,7 +160,14 @@ def install_immutability(database: DatabaseURL) -> None:
     table = database.events_table
     if database.is_postgres:
         schema = database.schema or "public"
-        with database.connect() as conn:
+        with database.connect() as conn, conn.transaction():
+            exists = conn.execute(
+                "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE t.tgname = 'treaty_ledger_immutable' AND c.relname = %s AND n.nspname = %s",
+                (table, schema),
+            ).fetchone()
+            if exists:
+                return
             conn.execute(
                 sql.SQL(
                     "CREATE OR REPLACE FUNCTION {schema}.treaty_ledger_refuse_change() RETURNS trigger "
@@ -153,7 +176,7 @@ def install_immutability(database: DatabaseURL) -> None:
             )
             conn.execute(
                 sql.SQL(
-                    "CREATE OR REPLACE TRIGGER treaty_ledger_immutable BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.{table} "
+                    "CREATE TRIGGER treaty_ledger_immutable BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.{table} "
                     "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.treaty_ledger_refuse_change()"
                 ).format(schema=sql.Identifier(schema), table=sql.Identifier(table))
             )

@@ -1,0 +1,5 @@
+"""``python -m api``: the same as the ``treaty-ledger`` command."""
+
+from api.cli import main
+
+main()

@@ -1,0 +1,67 @@
+"""Fixtures: a fresh store per test, on SQLite and on the real PostgreSQL.
+
+PostgreSQL tests run against ``TREATY_LEDGER_TEST_POSTGRES`` (default
+``postgresql://postgres@127.0.0.1:5432/test``), each test in a schema of its own that is
+dropped afterwards. Where no server answers they skip with the reason, unless
+``TREATY_LEDGER_REQUIRE_POSTGRES=1`` (set by ``.ci/run``): then they fail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from uuid import uuid4
+
+import psycopg
+import pytest
+from psycopg import sql
+
+DEFAULT_TEST_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def postgres_base_url() -> str:
+    return os.environ.get("TREATY_LEDGER_TEST_POSTGRES", DEFAULT_TEST_POSTGRES)
+
+
+@cache
+def postgres_unavailable() -> str | None:
+    """Why PostgreSQL cannot be used, or ``None`` when it answers."""
+    try:
+        with psycopg.connect(postgres_base_url(), connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as error:
+        return f"PostgreSQL at {postgres_base_url()} does not answer: {error}".strip()
+    return None
+
+
+def require_postgres() -> None:
+    reason = postgres_unavailable()
+    if reason is None:
+        return
+    if os.environ.get("TREATY_LEDGER_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"PostgreSQL tests are mandatory here (TREATY_LEDGER_REQUIRE_POSTGRES=1): {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose schema is this test's own, dropped afterwards."""
+    require_postgres()
+    schema = f"test_{uuid4().hex[:12]}"
+    yield f"{postgres_base_url()}?schema={schema}"
+    with psycopg.connect(postgres_base_url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite URL for a fresh file in this test's temporary folder."""
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each store-level test runs once on SQLite and once on PostgreSQL."""
+    return str(request.getfixturevalue(f"{request.param}_url"))

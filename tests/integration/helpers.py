@@ -1,0 +1,42 @@
+"""Raw access to the stored events, as an intruder with database access would have."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from projections.store import DatabaseURL, parse_database_url
+
+
+def execute(url: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run one SQL statement on the store named by ``url`` (``{events}`` and ``{snapshots}`` name the tables)."""
+    database = parse_database_url(url)
+    events = _table(database)
+    statement = statement.format(events=events, snapshots=events.replace("_events", "_snapshots"))
+    if database.is_postgres:
+        with database.connect() as conn:
+            cursor = conn.execute(statement.replace("?", "%s"), params)  # type: ignore[arg-type]
+            return list(cursor.fetchall()) if cursor.description else []
+    conn = sqlite3.connect(database.path)
+    try:
+        with conn:
+            cursor = conn.execute(statement, params)
+            return list(cursor.fetchall())
+    finally:
+        conn.close()
+
+
+def drop_immutability(url: str) -> None:
+    """Drop the triggers, as an intruder could."""
+    database = parse_database_url(url)
+    if database.is_postgres:
+        execute(url, "DROP TRIGGER treaty_ledger_immutable ON {events}")
+    else:
+        execute(url, "DROP TRIGGER treaty_ledger_no_update")
+        execute(url, "DROP TRIGGER treaty_ledger_no_delete")
+
+
+def _table(database: DatabaseURL) -> str:
+    if database.is_postgres:
+        return f'"{database.schema or "public"}".{database.events_table}'
+    return database.events_table

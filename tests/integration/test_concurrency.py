@@ -1,0 +1,97 @@
+"""Concurrent writers: losers of the optimistic-concurrency check are re-checked and retried."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from domain.errors import TimelineContradiction
+from projections.bootstrap import open_ledger
+from tests.scenario import SOURCE, event, in_force, notified, ratified
+
+WRITERS = ("USA", "RUS", "GBR", "FRA", "DEU", "CAN", "HUN", "POL")
+
+
+def append_concurrently(url: str, writers: int, per_writer: int) -> list[BaseException]:
+    setup = open_ledger(url)
+    setup.register_treaty({"id": "open-skies", "title": "Treaty on Open Skies", "source": SOURCE})
+    setup.close()
+    failures: list[BaseException] = []
+    start = threading.Barrier(writers)
+
+    def write(state: str) -> None:
+        try:
+            ledger = open_ledger(url)  # each writer has its own application, cache and connections
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            failures.append(error)
+            start.abort()
+            return
+        try:
+            start.wait(timeout=60)
+            for i in range(per_writer):
+                ledger.record_event("open-skies", event("statement", "2020-01-01", state, summary=f"{state} #{i}"))
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            failures.append(error)
+        finally:
+            ledger.close()
+
+    threads = [threading.Thread(target=write, args=(state,)) for state in WRITERS[:writers]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures
+
+
+def assert_complete(url: str, writers: int, per_writer: int) -> None:
+    ledger = open_ledger(url)
+    records = ledger.list_events("open-skies")
+    assert len(records) == writers * per_writer
+    assert [r.sequence for r in records] == list(range(1, writers * per_writer + 1))
+    summaries = sorted(r.fields["summary"] for r in records)
+    assert summaries == sorted(f"{s} #{i}" for s in WRITERS[:writers] for i in range(per_writer))
+    report = ledger.verify()
+    assert report.ok and report.events_checked == writers * per_writer + 1
+
+
+@pytest.mark.postgres
+def test_eight_threads_appending_a_hundred_events_each_on_postgres_lose_nothing(postgres_url: str) -> None:
+    assert append_concurrently(postgres_url, 8, 100) == []
+    assert_complete(postgres_url, 8, 100)
+
+
+def test_four_threads_appending_on_sqlite_lose_nothing(sqlite_url: str) -> None:
+    assert append_concurrently(sqlite_url, 4, 25) == []
+    assert_complete(sqlite_url, 4, 25)
+
+
+@pytest.mark.postgres
+def test_a_retried_write_is_checked_against_the_new_timeline(postgres_url: str) -> None:
+    """Two writers race to notify the same withdrawal: exactly one notice is recorded."""
+    setup = open_ledger(postgres_url)
+    setup.register_treaty({"id": "open-skies", "title": "Treaty on Open Skies", "rules": {"withdrawal_notice": "P6M"}, "source": SOURCE})
+    setup.record_event("open-skies", ratified("USA", "1993-12-03"))
+    setup.record_event("open-skies", in_force("2002-01-01"))
+    outcomes: list[str] = []
+    start = threading.Barrier(6)
+
+    def notify() -> None:
+        ledger = open_ledger(postgres_url)
+        ledger.treaty("open-skies")  # warm the cache at the same version as every other writer
+        start.wait(timeout=60)
+        try:
+            ledger.record_event("open-skies", notified("USA", "2020-05-22"))
+            outcomes.append("recorded")
+        except TimelineContradiction:
+            outcomes.append("rejected")
+        finally:
+            ledger.close()
+
+    threads = [threading.Thread(target=notify) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["recorded"] + ["rejected"] * 5
+    assert [r.type for r in setup.list_events("open-skies")].count("withdrawal_notified") == 1

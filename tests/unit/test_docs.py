@@ -1,0 +1,13 @@
+from pathlib import Path
+
+from domain.events import EVENT_TYPES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_event_type_and_field_is_documented() -> None:
+    text = (ROOT / "docs" / "events.md").read_text()
+    for spec in EVENT_TYPES.values():
+        assert f"### `{spec.name}`" in text, spec.name
+        for field in spec.fields:
+            assert f"| `{field.name}` |" in text, (spec.name, field.name)
