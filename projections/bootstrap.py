@@ -1,13 +1,31 @@
-"""The one place that wires the ledger to its store: tests and entry points pass their parts in."""
+"""The one place that wires the ledger, its store and its views: entry points and tests call these."""
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any
 
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
+
+from domain.errors import LedgerError
 from domain.ledger import Ledger
+from domain.records import Record
+from projections.projection import LedgerProjection
+from projections.queries import ReadModel
 from projections.store import DatabaseURL, install_immutability, parse_database_url, prepare_store, startup_lock
+from projections.views import LedgerView, PostgresLedgerView, SQLiteLedgerView
 
-__all__ = ["open_ledger"]
+__all__ = ["Services", "open_ledger", "open_services", "open_view"]
+
+
+def _url(database: str | DatabaseURL | None) -> DatabaseURL:
+    return database if isinstance(database, DatabaseURL) else parse_database_url(database)
+
+
+def _lock(url: DatabaseURL) -> AbstractContextManager[object]:
+    return startup_lock(url) if url.is_postgres else nullcontext()
 
 
 def open_ledger(database: str | DatabaseURL | None = None) -> Ledger:
@@ -17,10 +35,69 @@ def open_ledger(database: str | DatabaseURL | None = None) -> Ledger:
     PostgreSQL, processes starting at once take turns: eventsourcing's table set-up is not
     safe to run concurrently.
     """
-    url = database if isinstance(database, DatabaseURL) else parse_database_url(database)
+    url = _url(database)
     prepare_store(url)
-    lock: AbstractContextManager[object] = startup_lock(url) if url.is_postgres else nullcontext()
-    with lock:
+    with _lock(url):
         ledger = Ledger(env=url.eventsourcing_env())
         install_immutability(url)
     return ledger
+
+
+def view_env(database: str | DatabaseURL | None) -> dict[str, str]:
+    """The eventsourcing settings of the views (the same store as the events)."""
+    url = _url(database)
+    env = url.eventsourcing_env()
+    env["TRACKING_RECORDER_TOPIC"] = f"{LedgerView.__module__}:{(PostgresLedgerView if url.is_postgres else SQLiteLedgerView).__qualname__}"
+    return env
+
+
+def open_view(database: str | DatabaseURL | None = None) -> LedgerView:
+    """Open (and create if need be) the materialized views in ``database``."""
+    url = _url(database)
+    view_class: type[LedgerView] = PostgresLedgerView if url.is_postgres else SQLiteLedgerView
+    with _lock(url):
+        factory = InfrastructureFactory.construct(Environment(LedgerProjection.name, view_env(url)))
+        view = factory.tracking_recorder(view_class)  # type: ignore[arg-type]
+    if not isinstance(view, LedgerView):  # pragma: no cover - wiring error
+        raise TypeError(type(view).__name__)
+    return view
+
+
+@dataclass
+class Services:
+    """The write side and the read side of one store, kept in step: a read after a write sees it."""
+
+    ledger: Ledger
+    read: ReadModel
+    database: DatabaseURL
+
+    def record_event(self, treaty: str, payload: dict[str, Any], *, event_id: str | None = None) -> Record:
+        """Record an event, then bring the views up to date before returning."""
+        record = self.ledger.record_event(treaty, payload, event_id=event_id)
+        self.read.refresh()
+        return record
+
+    def register_treaty(self, payload: dict[str, Any]) -> Any:
+        """Register a treaty, then bring the views up to date before returning."""
+        summary = self.ledger.register_treaty(payload)
+        self.read.refresh()
+        return summary
+
+    def close(self) -> None:
+        """Close the store's connections."""
+        self.ledger.close()
+        self.read.view.datastore.close()  # type: ignore[attr-defined]
+
+
+def open_services(database: str | DatabaseURL | None = None, *, catch_up: bool = True) -> Services:
+    """Open the ledger and its views on ``database``, and catch the views up."""
+    url = _url(database)
+    ledger = open_ledger(url)
+    view = open_view(url)
+    read = ReadModel(ledger, view, LedgerProjection(view))
+    if catch_up:
+        try:
+            read.refresh()
+        except LookupError as error:
+            raise LedgerError(str(error)) from None
+    return Services(ledger, read, url)

@@ -1,0 +1,124 @@
+"""The read side's front door: answers as of a date, as known at a moment, from the views."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from domain.errors import EventNotFound, InvalidInput, TreatyNotFound
+from domain.ledger import Ledger, normalise_treaty_id
+from domain.records import Record
+from domain.states import normalise_state
+from domain.timeline import effective_events
+from projections.answers import changes_answer, compliance_answer, membership_answer, state_answer
+from projections.intervals import KINDS
+from projections.projection import LedgerProjection
+from projections.views import LedgerView, TreatyRow
+
+__all__ = ["EventPage", "ReadModel"]
+
+_MEMBERSHIP = ("phase", "status", "suspension")
+_COMPLIANCE = ("restriction", "allegation", "flight", "suspension")
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    """A page of the audit history and the cursor of the next page (``None`` at the end)."""
+
+    events: list[Record]
+    next_cursor: str | None
+
+
+class ReadModel:
+    """Membership, one state, compliance, changes and the audit history, from the materialized views."""
+
+    def __init__(self, ledger: Ledger, view: LedgerView, projection: LedgerProjection) -> None:
+        self.ledger = ledger
+        self.view = view
+        self.projection = projection
+
+    def refresh(self) -> int:
+        """Catch the views up with the ledger; return how many events were applied."""
+        return self.projection.catch_up(self.ledger)
+
+    def treaty(self, treaty: str) -> TreatyRow:
+        """The treaty, or :class:`TreatyNotFound`."""
+        slug = normalise_treaty_id(treaty, field="treaty")
+        row = self.view.treaty_row(slug)
+        if row is None:
+            raise TreatyNotFound(f"no treaty with id {slug!r}", field="treaty")
+        return row
+
+    def membership_as_of(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
+        """Who is a party, signatory, contracting, withdrawing, withdrawn or suspending on ``as_of``."""
+        row = self.treaty(treaty)
+        return membership_answer(row.treaty, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, _MEMBERSHIP))
+
+    def state_as_of(self, treaty: str, state: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
+        """One state's status on ``as_of``, since when, and the events behind it."""
+        row = self.treaty(treaty)
+        code = normalise_state(state, field="state")
+        return state_answer(row.treaty, code, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, ("status", "suspension")))
+
+    def compliance_as_of(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
+        """Restrictions in force, allegations and their standing, denied flights, suspensions on ``as_of``."""
+        row = self.treaty(treaty)
+        return compliance_answer(row.treaty, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, _COMPLIANCE))
+
+    def changes_between(self, treaty: str, start: date, end: date, known_at: datetime | None = None) -> dict[str, Any]:
+        """What changed after ``start`` up to and including ``end``, and the events behind it."""
+        if end < start:
+            raise InvalidInput(f"'to' ({end}) is before 'from' ({start})", field="to")
+        row = self.treaty(treaty)
+        before = self.view.rows_on(row.treaty, start, known_at, KINDS)
+        after = self.view.rows_on(row.treaty, end, known_at, KINDS)
+        dated = [
+            {"id": e.id, "type": e.type, "date": e.date.isoformat(), "state": e.state, "corrections": list(e.corrections)}
+            for e in effective_events(self.view.records(row.treaty, known_at=known_at), known_at)
+            if start < e.date <= end
+        ]
+        return changes_answer(row.treaty, start, end, known_at, before, after, dated)
+
+    def events(self, treaty: str, *, state: str | None = None, types: list[str] | None = None, start: date | None = None,
+               end: date | None = None, known_at: datetime | None = None, limit: int = 100, cursor: str | None = None) -> EventPage:
+        """The audit history in recorded order, filtered and paginated."""
+        row = self.treaty(treaty)
+        after = _decode_cursor(cursor)
+        code = normalise_state(state, field="state") if state else None
+        records = self.view.records(row.treaty, after=after, limit=limit + 1, state=code, types=types or (), start=start, end=end, known_at=known_at)
+        more = len(records) > limit
+        records = records[:limit]
+        return EventPage(records, _encode_cursor(records[-1].sequence) if more and records else None)
+
+    def event(self, event_id: str) -> dict[str, Any]:
+        """One event with its corrections and retraction."""
+        record = self.view.record_by_id(event_id)
+        if record is None:
+            raise EventNotFound(f"no event with id {event_id}", field="id")
+        naming = self.view.records_naming(record.treaty, record.id)
+        body = record.to_json()
+        body["corrections"] = [r.to_json() for r in naming if r.type == "correction"]
+        retraction = next((r for r in naming if r.type == "retraction"), None)
+        body["retraction"] = retraction.to_json() if retraction else None
+        body["retracted"] = retraction is not None
+        return body
+
+
+def _encode_cursor(sequence: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": sequence}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
+    except (ValueError, KeyError, TypeError):
+        raise InvalidInput("not a cursor this server gave out; pass back next_cursor unchanged", field="cursor") from None
+    if not isinstance(after, int) or after < 0:
+        raise InvalidInput("not a cursor this server gave out; pass back next_cursor unchanged", field="cursor")
+    return after
