@@ -7,15 +7,25 @@ The store comes from ``--database`` or ``TREATY_LEDGER_DATABASE`` (default: a SQ
 from __future__ import annotations
 
 import json
+import time
+from datetime import date
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from eventsourcing.projection import ProjectionRunner
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from domain.dates import parse_date, parse_timestamp
 from domain.errors import LedgerError
 from domain.ledger import Ledger
-from projections.bootstrap import open_ledger
-from projections.store import DEFAULT_DATABASE, parse_database_url
+from domain.states import normalise_state
+from projections.bootstrap import Services, open_ledger, open_services, view_env
+from projections.projection import APPLICATION_NAME, LedgerProjection
+from projections.replay import compliance_by_replay, membership_by_replay, state_by_replay
+from projections.store import DEFAULT_DATABASE, parse_database_url, startup_lock
+from projections.views import PostgresLedgerView
 
 __all__ = ["app", "main"]
 
@@ -85,6 +95,103 @@ def verify(
         )
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _services(database: str) -> Services:
+    try:
+        return open_services(database, catch_up=False)
+    except LedgerError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+def _catch_up(services: Services, *, label: str) -> int:
+    """Catch the views up, with a progress bar over the events still to apply."""
+    tracked = services.read.view.max_tracking_id(APPLICATION_NAME) or 0
+    total = max((services.ledger.recorder.max_notification_id() or 0) - tracked, 0)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("events"),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=errors, transient=False, disable=total == 0,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        return services.read.projection.catch_up(services.ledger, progress=lambda n: progress.advance(task, n))
+
+
+@app.command()
+def rebuild(database: DatabaseOption = DEFAULT_DATABASE) -> None:
+    """Drop the materialized views and rebuild them from the whole history."""
+    services = _services(database)
+    try:
+        started = time.perf_counter()
+        services.read.view.drop_views()
+        services.read.projection.reset()
+        applied = _catch_up(services, label="rebuilding views")
+        elapsed = time.perf_counter() - started
+        rate = applied / elapsed if elapsed else 0.0
+        console.print(f"rebuilt the views from {applied} events in {elapsed:.1f} s ({rate:,.0f} events/s)")
+    finally:
+        services.close()
+
+
+@app.command()
+def project(
+    database: DatabaseOption = DEFAULT_DATABASE,
+    poll_interval: Annotated[float, typer.Option(help="On SQLite (no subscriptions), seconds between polls.")] = 1.0,
+) -> None:
+    """Keep the materialized views up to date, until interrupted (the projection worker).
+
+    On PostgreSQL this runs eventsourcing's ProjectionRunner on a LISTEN/NOTIFY subscription;
+    on SQLite, which offers no subscription, it polls.
+    """
+    services = _services(database)
+    _catch_up(services, label="catching up")
+    url = services.database
+    console.print(f"projection worker following {url.redacted()} (Ctrl-C to stop)")
+    try:
+        if url.is_postgres:
+            with startup_lock(url):
+                runner = ProjectionRunner(
+                    application_class=Ledger, projection_class=LedgerProjection, view_class=PostgresLedgerView, env=view_env(url)
+                )
+            with runner:
+                runner.run_forever()
+        else:
+            while True:
+                services.read.refresh()
+                time.sleep(poll_interval)
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        services.close()
+
+
+@app.command()
+def replay(
+    treaty: Annotated[str, typer.Argument(help="The treaty id, e.g. open-skies.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Effective date YYYY-MM-DD (default: today).")] = "",
+    known_at: Annotated[str | None, typer.Option("--known-at", help="Answer as the ledger knew it at this ISO 8601 time.")] = None,
+    what: Annotated[str, typer.Option(help="membership, compliance, or a state code for one state.")] = "membership",
+    database: DatabaseOption = DEFAULT_DATABASE,
+) -> None:
+    """Answer by folding the recorded events afresh (no views): the reference answer, as JSON."""
+    ledger = _open(database)
+    try:
+        day = parse_date(as_of, field="as_of") if as_of else date.today()
+        moment = parse_timestamp(known_at, field="known_at") if known_at else None
+        aggregate = ledger.treaty(treaty)
+        records = list(aggregate.records)
+        if what == "membership":
+            answer = membership_by_replay(aggregate.slug, aggregate.rules, records, day, moment)
+        elif what == "compliance":
+            answer = compliance_by_replay(aggregate.slug, aggregate.rules, records, day, moment)
+        else:
+            answer = state_by_replay(aggregate.slug, aggregate.rules, records, normalise_state(what, field="what"), day, moment)
+    except LedgerError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
+    console.print_json(json.dumps(answer))
 
 
 def main() -> None:

@@ -182,12 +182,30 @@ class LedgerView(TrackingRecorder):
                 for r in (change.record for change in changes)
             ],
         )
-        ended = [(self.stamp(ch.record.recorded_at), ch.record.treaty, row_digest(row)) for ch in changes for row in ch.ended]
-        if ended:
-            c.executemany(self.q("UPDATE {tl_intervals} SET known_to = ? WHERE treaty = ? AND digest = ? AND known_to IS NULL"), ended)
+        # Rows started and ended within this batch are inserted with both recorded-time bounds;
+        # rows started before it are closed with an UPDATE.
+        open_rows: dict[tuple[str, str], list[Any]] = {}
+        inserts: list[list[Any]] = []
+        closes: list[tuple[Any, str, str]] = []
         for change in changes:
-            if change.started:
-                self._insert_rows(c, change.record.treaty, change.started, change.record.recorded_at)
+            stamp = self.stamp(change.record.recorded_at)
+            treaty = change.record.treaty
+            for row in change.ended:
+                key = (treaty, row_digest(row))
+                pending = open_rows.pop(key, None)
+                if pending is not None:
+                    pending[6] = stamp
+                else:
+                    closes.append((stamp, treaty, key[1]))
+            for row in change.started:
+                digest = row_digest(row)
+                entry = [treaty, row.kind, row.key, self.day(row.since or _BEGINNING), self.day(row.until), stamp, None, digest, json.dumps(row.doc)]
+                open_rows[(treaty, digest)] = entry
+                inserts.append(entry)
+        if closes:
+            c.executemany(self.q("UPDATE {tl_intervals} SET known_to = ? WHERE treaty = ? AND digest = ? AND known_to IS NULL"), closes)
+        if inserts:
+            c.executemany(self.q("INSERT INTO {tl_intervals} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"), [tuple(e) for e in inserts])
 
     def _insert_rows(self, c: Any, treaty: str, rows: Iterable[Interval], recorded_at: datetime) -> None:
         c.executemany(
