@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -30,6 +30,8 @@ from domain.transcodings import DateAsISO, RecordAsDict
 from domain.treaty import Treaty, registration_content, treaty_uuid
 
 __all__ = ["Ledger", "TreatySummary", "VerifyReport", "normalise_treaty_id"]
+
+T = TypeVar("T")
 
 _SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
 
@@ -153,20 +155,43 @@ class Ledger(Application[UUID]):
         """
         new = payload if isinstance(payload, NewEvent) else normalise_event(payload)
         chosen_id = str(UUID(event_id)) if event_id else str(uuid4())
+        return self._append(treaty_id, lambda treaty: treaty.record(new, event_id=chosen_id, recorded_at=utc_now()))
+
+    def record_many(self, treaty_id: str, events: Sequence[Mapping[str, Any] | NewEvent], *, event_ids: Sequence[str] | None = None) -> list[Record]:
+        """Record a batch of events in one save, checking the timeline once for the whole batch.
+
+        For imports: give the batch in effective-date order, so that every prefix of the
+        history is as consistent as the whole. On any error nothing is recorded; a
+        :class:`~domain.errors.TimelineContradiction` carries ``event_id``, naming the event.
+        """
+        news = [e if isinstance(e, NewEvent) else normalise_event(e) for e in events]
+        ids = [str(UUID(i)) for i in event_ids] if event_ids is not None else [str(uuid4()) for _ in news]
+        if len(ids) != len(news):
+            raise InvalidInput("one event id per event is needed", field="event_ids")
+
+        def build(treaty: Treaty) -> list[Record]:
+            records = [treaty.record(new, event_id=i, recorded_at=utc_now(), check_timeline=False) for new, i in zip(news, ids, strict=True)]
+            treaty.check_timeline()
+            return records
+
+        return self._append(treaty_id, build)
+
+    def _append(self, treaty_id: str, build: Callable[[Treaty], T]) -> T:
+        """Load the treaty, let ``build`` record on it, and save; on a lost optimistic-concurrency
+        check, back off (with jitter, so the losers do not collide again in step), reload, and
+        build again against the new timeline."""
         deadline = time.monotonic() + self.max_write_seconds
         attempt = 0
         while attempt == 0 or time.monotonic() < deadline:
             attempt += 1
             treaty = self._treaty(treaty_id)
-            record = treaty.record(new, event_id=chosen_id, recorded_at=utc_now())
+            result = build(treaty)
             try:
                 self.save(treaty)
             except IntegrityError:
-                # Another writer appended first: back off a little (with jitter, so the
-                # losers do not collide again in step), then check against the new timeline.
                 time.sleep(random.uniform(0, 0.001 * 2 ** min(attempt, 6)))  # noqa: S311 - jitter, not crypto
                 continue
-            return record
+            return result
         raise WriteConflict(
             f"gave up after {attempt} attempts in {self.max_write_seconds} s: other writers kept appending to {treaty_id!r}"
         )

@@ -127,11 +127,13 @@ class Treaty(Aggregate):
         """The treaty's timeline, as known at ``known_at`` (everything known when ``None``)."""
         return build_timeline(self.rules, effective_events(self.records, known_at))
 
-    def record(self, new: NewEvent, *, event_id: str, recorded_at: datetime) -> Record:
+    def record(self, new: NewEvent, *, event_id: str, recorded_at: datetime, check_timeline: bool = True) -> Record:
         """Check ``new`` against the treaty's timeline and record it.
 
         Raises :class:`~domain.errors.InvalidInput` or
-        :class:`~domain.errors.TimelineContradiction`; on error nothing changes.
+        :class:`~domain.errors.TimelineContradiction`; on error nothing changes. With
+        ``check_timeline=False`` the caller checks the timeline once after a batch
+        (:meth:`check_timeline`) and discards the aggregate if it fails.
         """
         if self.find(event_id) is not None:
             raise InvalidInput(f"an event with id {event_id} is already recorded", field="id")
@@ -149,7 +151,8 @@ class Treaty(Aggregate):
             recorded_at=recorded_at,
             prev_hash=self.head,
         )
-        self._check_timeline(candidate)
+        if check_timeline:
+            self._check_timeline(candidate)
         record_hash = candidate.computed_hash()
         self.trigger_event(
             self.EventRecorded,
@@ -181,6 +184,10 @@ class Treaty(Aggregate):
         if new.type == "correction":
             current = next(e for e in effective_events(self.records) if e.id == target_id)
             apply_changes(current.type, current.date, current.fields, new.fields["changes"])
+
+    def check_timeline(self) -> None:
+        """Fold the whole history once; raises the first contradiction, naming its event."""
+        build_timeline(self.rules, effective_events(self.records))
 
     def _check_timeline(self, candidate: Record) -> None:
         try:

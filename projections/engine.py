@@ -25,23 +25,27 @@ _COMPLIANCE = {name for name, spec in EVENT_TYPES.items() if spec.category == "c
 _TREATY_WIDE = {name for name, spec in EVENT_TYPES.items() if spec.treaty_wide}
 
 
+_REFERENCE = {"restriction_lifted": "restriction", "allegation_rejected": "allegation", "allegation_resolved": "allegation",
+              "alternative_timeframe_offered": "flight", "alternative_timeframe_refused": "flight"}
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Which rows an event can change: all of them, one state's, the compliance items, or none."""
+    """Which rows an event can change: all of them, one state's, one compliance item's, or none."""
 
     name: str
-    state: str | None = None
+    key: str | None = None
 
     def covers(self, row: Interval) -> bool:
         """Whether ``row`` lies in this scope."""
         if self.name == "treaty":
             return True
         if self.name == "state":
-            return (row.kind == "status" and row.key == self.state) or (
-                row.kind == "suspension" and row.key.startswith(f"{self.state}/")
+            return (row.kind == "status" and row.key == self.key) or (
+                row.kind == "suspension" and row.key.startswith(f"{self.key}/")
             )
-        if self.name == "compliance":
-            return row.kind in ("restriction", "allegation", "flight")
+        if self.name == "item":
+            return row.kind in ("restriction", "allegation", "flight") and row.key == self.key
         return False
 
 
@@ -55,14 +59,42 @@ class Change:
 
 
 class TreatyProjector:
-    """A treaty's records and current rows, kept in memory and advanced event by event."""
+    """A treaty's records and current rows, kept in memory and advanced event by event.
+
+    Records are indexed by what they can affect (a state, a compliance item), so refolding a
+    scope reads only that scope's events.
+    """
 
     def __init__(self, treaty: str, rules: TreatyRules, records: Iterable[Record] = (), current: Iterable[Interval] = ()) -> None:
         self.treaty = treaty
         self.rules = rules
-        self.records: list[Record] = sorted(records, key=lambda r: r.sequence)
+        self.records: list[Record] = []
+        self.by_state: dict[str, list[Record]] = {}
+        self.by_item: dict[str, list[Record]] = {}
+        self.treaty_wide: list[Record] = []
+        self.maintenance: list[Record] = []
+        self.has_succession = False
+        for record in sorted(records, key=lambda r: r.sequence):
+            self._index(record)
         self.current: dict[tuple[object, ...], Interval] = {row.identity(): row for row in current}
-        self.has_succession = any(r.type == "succeeded" for r in self.records)
+
+    def _index(self, record: Record) -> None:
+        self.records.append(record)
+        if record.type in _TREATY_WIDE:
+            self.treaty_wide.append(record)
+        elif record.type in ("correction", "retraction"):
+            self.maintenance.append(record)
+        elif record.type in _PARTICIPATION:
+            self.by_state.setdefault(str(record.state), []).append(record)
+            if record.type == "succeeded":
+                self.has_succession = True
+        elif record.type in _COMPLIANCE:
+            self.by_item.setdefault(self._item_of(record), []).append(record)
+
+    @staticmethod
+    def _item_of(record: Record) -> str:
+        reference = _REFERENCE.get(record.type)
+        return str(record.fields[reference]) if reference else record.id
 
     @property
     def last_sequence(self) -> int:
@@ -78,29 +110,31 @@ class TreatyProjector:
     def scope_of(self, record: Record) -> Scope:
         """The rows ``record`` can change."""
         if record.type in _COMPLIANCE:
-            return Scope("compliance")
+            return Scope("item", self._item_of(record))
         if record.type not in _PARTICIPATION:
             return Scope("treaty") if record.type in ("correction", "retraction") else Scope("none")
-        if record.type in _TREATY_WIDE or record.type == "succeeded" or self.has_succession or self.rules.minimum_parties:
+        if record.type in _TREATY_WIDE or self.has_succession or self.rules.minimum_parties:
             return Scope("treaty")
         return Scope("state", record.state)
+
+    def _subset(self, scope: Scope) -> list[Record]:
+        if scope.name == "state":
+            return [*self.treaty_wide, *self.maintenance, *self.by_state.get(str(scope.key), [])]
+        if scope.name == "item":
+            events = self.by_item.get(str(scope.key), [])
+            referenced = [ref for r in events for ref in r.fields.get("restrictions", [])]
+            return [*self.maintenance, *(e for ref in referenced for e in self.by_item.get(str(ref), [])[:1]), *events]
+        return self.records
 
     def apply(self, record: Record) -> Change:
         """Apply the next recorded event; return the rows it ends and starts."""
         if record.sequence != self.last_sequence + 1:
             raise ValueError(f"{self.treaty}: expected sequence {self.last_sequence + 1}, got {record.sequence}")
-        self.records.append(record)
-        self.has_succession = self.has_succession or record.type == "succeeded"
+        self._index(record)
         scope = self.scope_of(record)
         if scope.name == "none":
             return Change(record, [], [])
-        if scope.name == "state":
-            subset = [r for r in self.records if r.type in _TREATY_WIDE or r.type in ("correction", "retraction")
-                      or (r.type in _PARTICIPATION and r.state == scope.state)]
-        elif scope.name == "compliance":
-            subset = [r for r in self.records if r.type in _COMPLIANCE or r.type in ("correction", "retraction")]
-        else:
-            subset = self.records
+        subset = self._subset(scope)
         fresh = [row for row in intervals_of(build_timeline(self.rules, effective_events(subset))) if scope.covers(row)]
         old = {key: row for key, row in self.current.items() if scope.covers(row)}
         new = {row.identity(): row for row in fresh}
