@@ -17,6 +17,9 @@ GENESIS_HASH = "0" * 64
 
 def to_json_value(value: Any) -> Any:
     """Turn dates, timestamps and nested containers into JSON values (dates as ISO 8601 text)."""
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool or kind is float:
+        return value
     if isinstance(value, datetime):
         return value.isoformat(timespec="microseconds")
     if isinstance(value, date):

@@ -76,7 +76,9 @@ class TreatyProjector:
         self.has_succession = False
         for record in sorted(records, key=lambda r: r.sequence):
             self._index(record)
-        self.current: dict[tuple[object, ...], Interval] = {row.identity(): row for row in current}
+        self.current: dict[tuple[str, str], dict[tuple[object, ...], Interval]] = {}
+        for row in current:
+            self.current.setdefault(row.scope, {})[row.place] = row
 
     def _index(self, record: Record) -> None:
         self.records.append(record)
@@ -104,7 +106,9 @@ class TreatyProjector:
     def initial_rows(self) -> list[Interval]:
         """The rows of a treaty with no events yet (its phase: not in force)."""
         rows = intervals_of(build_timeline(self.rules, []))
-        self.current = {row.identity(): row for row in rows}
+        self.current = {}
+        for row in rows:
+            self.current.setdefault(row.scope, {})[row.place] = row
         return rows
 
     def scope_of(self, record: Record) -> Scope:
@@ -136,12 +140,20 @@ class TreatyProjector:
             return Change(record, [], [])
         subset = self._subset(scope)
         fresh = [row for row in intervals_of(build_timeline(self.rules, effective_events(subset))) if scope.covers(row)]
-        old = {key: row for key, row in self.current.items() if scope.covers(row)}
-        new = {row.identity(): row for row in fresh}
-        ended = [row for key, row in old.items() if key not in new]
-        started = [row for key, row in new.items() if key not in old]
+        if scope.name == "treaty":
+            old = {place: row for rows in self.current.values() for place, row in rows.items()}
+        else:
+            old = dict(self.current.get(("state" if scope.name == "state" else "item", str(scope.key)), {}))
+        started = []
+        for row in fresh:
+            before = old.pop(row.place, None)
+            if before is None or before.doc != row.doc:
+                started.append(row)
+                if before is not None:
+                    old[row.place] = before  # its document changed: the old row ends
+        ended = list(old.values())
         for row in ended:
-            del self.current[row.identity()]
+            del self.current[row.scope][row.place]
         for row in started:
-            self.current[row.identity()] = row
+            self.current.setdefault(row.scope, {})[row.place] = row
         return Change(record, ended, started)

@@ -17,7 +17,6 @@ shares the SQL below; only types, placeholders and connections differ.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -30,7 +29,7 @@ from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
-from domain.records import Record, canonical_json, to_json_value
+from domain.records import Record, to_json_value
 from domain.rules import TreatyRules
 from projections.engine import Change
 from projections.intervals import Interval
@@ -38,11 +37,6 @@ from projections.intervals import Interval
 __all__ = ["LedgerView", "PostgresLedgerView", "Registration", "SQLiteLedgerView", "TreatyRow", "record_from_json"]
 
 _BEGINNING = date(1, 1, 1)
-
-
-def row_digest(row: Interval) -> str:
-    """A stable digest of a row's identity (kind, key, dates and document)."""
-    return hashlib.sha256(canonical_json([row.kind, row.key, row.since, row.until, row.doc])).hexdigest()[:32]
 
 
 def _date(value: Any) -> date | None:
@@ -191,15 +185,15 @@ class LedgerView(TrackingRecorder):
             stamp = self.stamp(change.record.recorded_at)
             treaty = change.record.treaty
             for row in change.ended:
-                key = (treaty, row_digest(row))
+                key = (treaty, row.digest)
                 pending = open_rows.pop(key, None)
                 if pending is not None:
                     pending[6] = stamp
                 else:
                     closes.append((stamp, treaty, key[1]))
             for row in change.started:
-                digest = row_digest(row)
-                entry = [treaty, row.kind, row.key, self.day(row.since or _BEGINNING), self.day(row.until), stamp, None, digest, json.dumps(row.doc)]
+                digest = row.digest
+                entry = [treaty, row.kind, row.key, self.day(row.since or _BEGINNING), self.day(row.until), stamp, None, digest, row.text]
                 open_rows[(treaty, digest)] = entry
                 inserts.append(entry)
         if closes:
@@ -211,7 +205,7 @@ class LedgerView(TrackingRecorder):
         c.executemany(
             self.q("INSERT INTO {tl_intervals} VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)"),
             [
-                (treaty, row.kind, row.key, self.day(row.since or _BEGINNING), self.day(row.until), self.stamp(recorded_at), row_digest(row), json.dumps(row.doc))
+                (treaty, row.kind, row.key, self.day(row.since or _BEGINNING), self.day(row.until), self.stamp(recorded_at), row.digest, row.text)
                 for row in rows
             ],
         )
@@ -242,7 +236,7 @@ class LedgerView(TrackingRecorder):
     def rows_on(self, treaty: str, day: date, known_at: datetime | None, kinds: Sequence[str]) -> list[Interval]:
         """The rows of ``kinds`` holding on ``day``, as the ledger knew them at ``known_at`` (now when ``None``)."""
         marks = ", ".join("?" for _ in kinds)
-        statement = f"SELECT kind, key, since, until, doc FROM {{tl_intervals}} WHERE treaty = ? AND kind IN ({marks}) AND since <= ? AND (until IS NULL OR until > ?) "
+        statement = f"SELECT kind, key, since, until, doc, digest FROM {{tl_intervals}} WHERE treaty = ? AND kind IN ({marks}) AND since <= ? AND (until IS NULL OR until > ?) "
         params: list[Any] = [treaty, *kinds, self.day(day), self.day(day)]
         if known_at is None:
             statement += "AND known_to IS NULL"
@@ -251,13 +245,17 @@ class LedgerView(TrackingRecorder):
             params += [self.stamp(known_at), self.stamp(known_at)]
         with self.cursor(commit=False) as c:
             c.execute(self.q(statement), params)
-            return [Interval(row["kind"], row["key"], _date(row["since"]), _date(row["until"]), json.loads(row["doc"])) for row in c.fetchall()]
+            return [self._interval(row) for row in c.fetchall()]
+
+    @staticmethod
+    def _interval(row: Any) -> Interval:
+        return Interval(row["kind"], row["key"], _date(row["since"]), _date(row["until"]), json.loads(row["doc"]), row["digest"], row["doc"])
 
     def current_rows(self, treaty: str) -> list[Interval]:
         """Every row the view currently holds for ``treaty``."""
         with self.cursor(commit=False) as c:
-            c.execute(self.q("SELECT kind, key, since, until, doc FROM {tl_intervals} WHERE treaty = ? AND known_to IS NULL"), (treaty,))
-            return [Interval(row["kind"], row["key"], _date(row["since"]), _date(row["until"]), json.loads(row["doc"])) for row in c.fetchall()]
+            c.execute(self.q("SELECT kind, key, since, until, doc, digest FROM {tl_intervals} WHERE treaty = ? AND known_to IS NULL"), (treaty,))
+            return [self._interval(row) for row in c.fetchall()]
 
     def treaty_row(self, treaty: str | None = None, *, uuid: str | None = None) -> TreatyRow | None:
         """The treaty (by slug or aggregate id) as the view holds it, or ``None``."""
