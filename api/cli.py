@@ -7,12 +7,15 @@ The store comes from ``--database`` or ``TREATY_LEDGER_DATABASE`` (default: a SQ
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import date
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
+import uvicorn
 
 from eventsourcing.projection import ProjectionRunner
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -21,6 +24,7 @@ from domain.dates import parse_date, parse_timestamp
 from domain.errors import LedgerError
 from domain.ledger import Ledger
 from domain.states import normalise_state
+from projections.access import KeyStore
 from projections.bootstrap import Services, open_ledger, open_services, view_env
 from projections.projection import APPLICATION_NAME, LedgerProjection
 from projections.replay import compliance_by_replay, membership_by_replay, state_by_replay
@@ -192,6 +196,76 @@ def replay(
     finally:
         ledger.close()
     console.print_json(json.dumps(answer))
+
+
+keys_app = typer.Typer(help="API keys: create, list, revoke. Only hashes are stored.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who or what the key is for.")],
+    role: Annotated[str, typer.Option(help="reader, writer or admin.")] = "writer",
+    database: DatabaseOption = DEFAULT_DATABASE,
+) -> None:
+    """Create a key and print its secret, once, on its own line (it cannot be shown again)."""
+    services = _services(database)
+    try:
+        key, secret = KeyStore(services.read.view).create(name, role)
+    except LedgerError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    finally:
+        services.close()
+    errors.print(f"created key {key.id} ({key.name}, {key.role}); the secret below is shown once:")
+    print(secret)
+
+
+@keys_app.command("list")
+def keys_list(database: DatabaseOption = DEFAULT_DATABASE) -> None:
+    """List keys (never their secrets)."""
+    services = _services(database)
+    try:
+        keys = KeyStore(services.read.view).list()
+    finally:
+        services.close()
+    table = Table("id", "name", "role", "created", "revoked")
+    for key in keys:
+        table.add_row(key.id, key.name, key.role, key.created_at.isoformat(timespec="seconds"),
+                      key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "")
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key: Annotated[str, typer.Argument(help="The key's id (or its name, if unique).")], database: DatabaseOption = DEFAULT_DATABASE) -> None:
+    """Revoke a key: requests with it get 401 from now on."""
+    services = _services(database)
+    try:
+        revoked = KeyStore(services.read.view).revoke(key)
+    except LedgerError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    finally:
+        services.close()
+    console.print(f"revoked key {revoked.id} ({revoked.name})")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (use PostgreSQL for more than one).")] = 1,
+    database: DatabaseOption = DEFAULT_DATABASE,
+) -> None:
+    """Serve the HTTP API (docs at /docs) on uvicorn."""
+    services = _services(database)  # create the store and catch the views up once, before the workers start
+    try:
+        _catch_up(services, label="catching up views")
+    finally:
+        services.close()
+    os.environ["TREATY_LEDGER_DATABASE"] = database  # the workers read it when they build the app
+    console.print(f"serving {parse_database_url(database).redacted()} on http://{host}:{port} (docs: http://{host}:{port}/docs)")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
 def main() -> None:

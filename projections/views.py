@@ -118,7 +118,7 @@ class LedgerView(TrackingRecorder):
 
     def q(self, statement: str) -> str:
         """``statement`` with ``{name}`` tables qualified and ``?`` placeholders for this backend."""
-        names = ("tl_treaties", "tl_records", "tl_intervals")
+        names = ("tl_treaties", "tl_records", "tl_intervals", "api_keys", "idempotency")
         text = statement.format(**{n: self.table(n) for n in names})
         return text.replace("?", self.placeholder)
 
@@ -141,6 +141,15 @@ class LedgerView(TrackingRecorder):
             self.q("CREATE INDEX IF NOT EXISTS tl_intervals_now ON {tl_intervals} (treaty, kind, since) WHERE known_to IS NULL"),
             self.q("CREATE INDEX IF NOT EXISTS tl_intervals_known ON {tl_intervals} (treaty, kind, since, known_from)"),
             self.q("CREATE INDEX IF NOT EXISTS tl_intervals_digest ON {tl_intervals} (treaty, digest) WHERE known_to IS NULL"),
+            # Not views (never dropped by a rebuild): API keys and idempotent responses.
+            self.q(
+                f"CREATE TABLE IF NOT EXISTS {{api_keys}} (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, "
+                f"secret_hash TEXT NOT NULL, created_at {s} NOT NULL, revoked_at {s})"
+            ),
+            self.q(
+                f"CREATE TABLE IF NOT EXISTS {{idempotency}} (key TEXT NOT NULL, scope TEXT NOT NULL, request_hash TEXT NOT NULL, "
+                f"status INTEGER NOT NULL, response TEXT NOT NULL, created_at {s} NOT NULL, PRIMARY KEY (key, scope))"
+            ),
         ]
 
     def drop_statements(self) -> list[str]:

@@ -1,0 +1,44 @@
+"""The FastAPI application, built by :func:`create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routers import events, health, queries, treaties
+from api.settings import Settings
+from projections.bootstrap import Services, open_services
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """An event-sourced, bitemporal, tamper-evident ledger of treaty status.
+
+Query state **as of a date** (`as_of`) and **as the ledger knew it** at a moment (`known_at`);
+audit every answer through the events it names; record events with a writer key
+(`Authorization: Bearer <key>`, made by `treaty-ledger keys create --name NAME --role writer`).
+"""
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Build the app. Without ``services`` it opens the store named by the settings at start-up."""
+    chosen = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = services or open_services(chosen.database)
+        app.state.services = opened
+        try:
+            yield
+        finally:
+            if services is None:
+                opened.close()
+
+    app = FastAPI(title="Treaty Ledger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = chosen
+    install_error_handlers(app)
+    for router in (treaties.router, events.router, queries.router, health.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,61 @@
+"""Dependencies as short aliases: the services, the settings, and the key checks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from api.errors import Forbidden, Unauthorized
+from api.settings import Settings
+from projections.access import ApiKey, KeyStore
+from projections.bootstrap import Services
+
+__all__ = ["ReaderKey", "ServicesDep", "SettingsDep", "WriterKey", "get_services", "get_settings"]
+
+
+def get_services(request: Request) -> Services:
+    """The services opened when the app started."""
+    services: Services = request.app.state.services
+    return services
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def _key(services: Services, authorization: str | None) -> ApiKey:
+    if not authorization:
+        raise Unauthorized("this request needs an API key: send 'Authorization: Bearer <key>'", field="Authorization")
+    scheme, _, secret = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("expected 'Authorization: Bearer <key>'", field="Authorization")
+    key = KeyStore(services.read.view).check(secret.strip())
+    if key is None:
+        raise Unauthorized("unknown or revoked API key", field="Authorization")
+    return key
+
+
+def require_writer(services: ServicesDep, authorization: Annotated[str | None, Header(description="Bearer <key> with the writer role")] = None) -> ApiKey:
+    """The caller's key, which must have the writer role."""
+    key = _key(services, authorization)
+    if not key.allows("writer"):
+        raise Forbidden(f"the key {key.name!r} has the {key.role} role; writes need writer", field="Authorization")
+    return key
+
+
+def require_reader(services: ServicesDep, settings: SettingsDep, authorization: Annotated[str | None, Header(description="Bearer <key>, when the server requires keys for reads")] = None) -> ApiKey | None:
+    """The caller's key when reads need one (``TREATY_LEDGER_REQUIRE_READ_KEY``), else ``None``."""
+    if not settings.require_read_key:
+        return None
+    return _key(services, authorization)
+
+
+WriterKey = Annotated[ApiKey, Depends(require_writer)]
+ReaderKey = Annotated[ApiKey | None, Depends(require_reader)]

@@ -1,0 +1,86 @@
+"""Events: record one (idempotently), the audit history, one event with its corrections."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import NAMESPACE_URL, uuid5
+
+from fastapi import APIRouter, Body, Header, Query, status
+from fastapi.responses import JSONResponse
+
+from api.dependencies import ReaderKey, ServicesDep, WriterKey
+from api.routers.params import KnownAt, as_of_date, known_at_moment
+from api.routers.treaties import ERRORS
+from api.schemas import ErrorPublic, EventCreate, EventHistoryPublic, EventPagePublic, EventPublic
+from domain.errors import InvalidInput
+from domain.events import EVENT_TYPES
+from projections.access import IdempotencyStore
+
+router = APIRouter(tags=["events"])
+
+_IDEMPOTENCY = uuid5(NAMESPACE_URL, "https://treaty-ledger.org/idempotency/")
+
+
+@router.post("/v1/treaties/{treaty}/events", status_code=status.HTTP_201_CREATED, response_model=EventPublic, responses=ERRORS)
+def record_event(
+    treaty: str,
+    event: Annotated[EventCreate, Body(description="the event: type, date, state, the type's own fields, source")],
+    services: ServicesDep,
+    key: WriterKey,
+    idempotency_key: Annotated[str | None, Header(description="makes a retry safe: same key and body, same response", max_length=200)] = None,
+) -> Any:
+    """Record one event. It is checked against the treaty's timeline; on any error nothing is recorded."""
+    payload = event.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if idempotency_key is None:
+        return services.record_event(treaty, payload).to_json()
+    store = IdempotencyStore(services.read.view)
+    scope = f"{treaty}/events"
+    request_hash = store.request_hash(payload)
+    earlier = store.lookup(idempotency_key, scope, request_hash)
+    if earlier is not None:
+        return JSONResponse(earlier[1], status_code=earlier[0])
+    event_id = str(uuid5(_IDEMPOTENCY, f"{treaty}\n{idempotency_key}"))
+    try:
+        body = EventPublic.model_validate(services.record_event(treaty, payload, event_id=event_id).to_json()).model_dump(mode="json")
+    except InvalidInput as error:
+        if error.field == "id":  # a concurrent retry with the same key recorded it first
+            earlier = store.lookup(idempotency_key, scope, request_hash)
+            if earlier is not None:
+                return JSONResponse(earlier[1], status_code=earlier[0])
+            record = services.read.view.record_by_id(event_id)
+            if record is not None:
+                return JSONResponse(EventPublic.model_validate(record.to_json()).model_dump(mode="json"), status_code=201)
+        raise
+    store.remember(idempotency_key, scope, request_hash, 201, body)
+    return body
+
+
+@router.get("/v1/treaties/{treaty}/events", response_model=EventPagePublic, responses=ERRORS)
+def list_events(
+    treaty: str,
+    services: ServicesDep,
+    _: ReaderKey,
+    state: Annotated[str | None, Query(description="only events of this state")] = None,
+    type: Annotated[list[str] | None, Query(description="only events of these types (repeatable)")] = None,  # noqa: A002
+    from_: Annotated[str | None, Query(alias="from", description="effective date on or after (YYYY-MM-DD)")] = None,
+    to: Annotated[str | None, Query(description="effective date on or before (YYYY-MM-DD)")] = None,
+    known_at: KnownAt = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> dict[str, Any]:
+    """The audit history in recorded order, filtered and paginated."""
+    for kind in type or []:
+        if kind not in EVENT_TYPES:
+            raise InvalidInput(f"unknown event type {kind!r}", field="type")
+    page = services.read.events(
+        treaty, state=state, types=type, start=as_of_date(from_, "from") if from_ else None, end=as_of_date(to, "to") if to else None,
+        known_at=known_at_moment(known_at), limit=limit, cursor=cursor,
+    )
+    return {"treaty": treaty, "events": [r.to_json() for r in page.events], "next_cursor": page.next_cursor}
+
+
+@router.get("/v1/events/{event_id}", response_model=EventHistoryPublic,
+            responses={404: {"model": ErrorPublic, "description": "unknown event"}, 422: ERRORS[422], 401: ERRORS[401]})
+def get_event(event_id: str, services: ServicesDep, _: ReaderKey) -> dict[str, Any]:
+    """One event with its corrections and its retraction, if any."""
+    return services.read.event(event_id)

@@ -1,0 +1,28 @@
+"""Query parameters shared by the read routes: dates and moments, parsed by the domain."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import Query
+
+from domain.dates import parse_date, parse_timestamp, utc_now
+
+__all__ = ["AsOf", "KnownAt", "as_of_date", "known_at_moment"]
+
+AsOf = Annotated[str | None, Query(description="effective date YYYY-MM-DD (default: today)", examples=["2020-06-01"])]
+KnownAt = Annotated[
+    str | None,
+    Query(description="answer as the ledger knew it at this ISO 8601 time (default: now)", examples=["2021-03-01T12:00:00Z"]),
+]
+
+
+def as_of_date(value: str | None, field: str = "as_of") -> date:
+    """The ``as_of`` date, today when absent."""
+    return parse_date(value, field=field) if value else utc_now().date()
+
+
+def known_at_moment(value: str | None) -> datetime | None:
+    """The ``known_at`` moment in UTC, ``None`` (now) when absent."""
+    return parse_timestamp(value, field="known_at") if value else None

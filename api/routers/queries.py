@@ -1,0 +1,45 @@
+"""Answers as of a date: membership, one state, compliance, changes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.dependencies import ReaderKey, ServicesDep
+from api.routers.params import AsOf, KnownAt, as_of_date, known_at_moment
+from api.routers.treaties import ERRORS
+from api.schemas import ChangesPublic, CompliancePublic, MembershipPublic, StatePublic
+
+router = APIRouter(prefix="/v1/treaties/{treaty}", tags=["queries"])
+
+
+@router.get("/membership", response_model=MembershipPublic, responses=ERRORS)
+def membership(treaty: str, services: ServicesDep, _: ReaderKey, as_of: AsOf = None, known_at: KnownAt = None) -> dict[str, Any]:
+    """Whether the treaty is in force; parties, signatories, contracting, withdrawing, withdrawn and suspending states."""
+    return services.read.membership_as_of(treaty, as_of_date(as_of), known_at_moment(known_at))
+
+
+@router.get("/states/{state}", response_model=StatePublic, responses=ERRORS)
+def state(treaty: str, state: str, services: ServicesDep, _: ReaderKey, as_of: AsOf = None, known_at: KnownAt = None) -> dict[str, Any]:
+    """One state's status (none, signatory, contracting, party, withdrawing, withdrawn), since when, and its events."""
+    return services.read.state_as_of(treaty, state, as_of_date(as_of), known_at_moment(known_at))
+
+
+@router.get("/compliance", response_model=CompliancePublic, responses=ERRORS)
+def compliance(treaty: str, services: ServicesDep, _: ReaderKey, as_of: AsOf = None, known_at: KnownAt = None) -> dict[str, Any]:
+    """Restrictions in force, allegations and their standing, denied flights, suspensions."""
+    return services.read.compliance_as_of(treaty, as_of_date(as_of), known_at_moment(known_at))
+
+
+@router.get("/changes", response_model=ChangesPublic, responses=ERRORS)
+def changes(
+    treaty: str,
+    services: ServicesDep,
+    _: ReaderKey,
+    from_: Annotated[str, Query(alias="from", description="start date YYYY-MM-DD (exclusive)", examples=["2020-01-01"])],
+    to: Annotated[str, Query(description="end date YYYY-MM-DD (inclusive)", examples=["2021-12-31"])],
+    known_at: KnownAt = None,
+) -> dict[str, Any]:
+    """What changed after ``from`` up to and including ``to``: who joined and left, what started and ended, and why."""
+    return services.read.changes_between(treaty, as_of_date(from_, "from"), as_of_date(to, "to"), known_at_moment(known_at))

@@ -1,0 +1,44 @@
+"""Treaties: register, list, get, verify one chain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+
+from api.dependencies import ReaderKey, ServicesDep, WriterKey
+from api.schemas import ErrorPublic, TreatyCreate, TreatyPublic, VerifyPublic
+
+router = APIRouter(prefix="/v1/treaties", tags=["treaties"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorPublic, "description": "no key, or an unknown or revoked key"},
+    403: {"model": ErrorPublic, "description": "the key lacks the role"},
+    404: {"model": ErrorPublic, "description": "unknown treaty"},
+    422: {"model": ErrorPublic, "description": "bad input: the field and the reason"},
+}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TreatyPublic,
+             responses={**ERRORS, 409: {"model": ErrorPublic, "description": "a treaty with that id exists"}})
+def register_treaty(body: TreatyCreate, services: ServicesDep, _: WriterKey) -> dict[str, Any]:
+    """Register a treaty with its rules and source."""
+    return services.register_treaty(body.model_dump(mode="json", exclude_none=False)).to_json()  # type: ignore[no-any-return]
+
+
+@router.get("", response_model=list[TreatyPublic], responses=ERRORS)
+def list_treaties(services: ServicesDep, _: ReaderKey) -> list[dict[str, Any]]:
+    """Every registered treaty."""
+    return [t.to_json() for t in services.ledger.list_treaties()]
+
+
+@router.get("/{treaty}", response_model=TreatyPublic, responses=ERRORS)
+def get_treaty(treaty: str, services: ServicesDep, _: ReaderKey) -> dict[str, Any]:
+    """One treaty, with the number of its events and the head of its hash chain."""
+    return services.ledger.get_treaty(treaty).to_json()
+
+
+@router.get("/{treaty}/verify", response_model=VerifyPublic, responses=ERRORS)
+def verify_treaty(treaty: str, services: ServicesDep, _: ReaderKey) -> dict[str, Any]:
+    """Recompute the treaty's hash chain from the stored events."""
+    return services.ledger.verify(treaty).to_json()

@@ -1,0 +1,71 @@
+"""A real server on a free port, started the way a user starts it."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli(*args: str, database: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``treaty-ledger ARGS`` against ``database`` and return what it did."""
+    return subprocess.run([sys.executable, "-m", "api", *args, "--database", database], capture_output=True, text=True, timeout=300, check=False, env=env)
+
+
+def create_key(database: str, name: str, role: str) -> str:
+    result = cli("keys", "create", "--name", name, "--role", role, database=database)
+    assert result.returncode == 0, result.stderr
+    secret = result.stdout.strip()
+    assert secret.startswith("tl_") and "\n" not in secret
+    return secret
+
+
+@dataclass
+class Server:
+    """A running ``treaty-ledger serve`` process."""
+
+    url: str
+    process: subprocess.Popen[str]
+    database: str
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_server(database: str, *, workers: int = 1, env: dict[str, str] | None = None) -> Server:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api", "serve", "--port", str(port), "--workers", str(workers), "--database", database],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {process.stdout.read() if process.stdout else ''}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return Server(url, process, database)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)  # polling a process that is starting, not waiting on the ledger
+    process.kill()
+    raise RuntimeError("the server did not become ready within 60 s")

@@ -1,0 +1,248 @@
+"""The HTTP API, called over HTTP against a real server on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.e2e.server import Server, cli, create_key, start_server
+from tests.scenario import SOURCE
+
+OPEN_SKIES = {"id": "open-skies", "title": "Treaty on Open Skies", "depositaries": ["CAN", "HUN"],
+              "rules": {"withdrawal_notice": "P6M", "late_joiner_delay": "P60D", "earliest_withdrawal_notice": None, "minimum_parties": None},
+              "source": {"title": "Treaty on Open Skies", "url": "https://www.osce.org/library/14127"}}
+
+
+@dataclass
+class Api:
+    """A running server, clients with keys of each role, and a fresh treaty of this test's own."""
+
+    server: Server
+    writer: httpx.Client
+    reader: httpx.Client
+    anonymous: httpx.Client
+    treaty: str
+
+    def record(self, body: dict, **headers: str) -> httpx.Response:
+        return self.writer.post(f"/v1/treaties/{self.treaty}/events", json=body, headers=headers)
+
+    def get(self, path: str, **params: str) -> httpx.Response:
+        return self.anonymous.get(f"/v1/treaties/{self.treaty}{path}", params=params)
+
+    def count(self) -> int:
+        return int(self.get("").json()["events"])
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str, str]]:
+    """One server per store for this module, with a writer key and a reader key."""
+    if request.param == "postgres":
+        from tests.conftest import require_postgres, postgres_base_url
+        import psycopg
+        from uuid import uuid4
+
+        require_postgres()
+        schema = f"test_{uuid4().hex[:12]}"
+        database = f"{postgres_base_url()}?schema={schema}"
+    else:
+        database = f"sqlite:///{tmp_path_factory.mktemp('api') / 'ledger.db'}"
+    writer_key, reader_key = create_key(database, "test writer", "writer"), create_key(database, "test reader", "reader")
+    server = start_server(database)
+    yield server, writer_key, reader_key
+    server.stop()
+    if request.param == "postgres":
+        with psycopg.connect(postgres_base_url(), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+_treaties = iter(range(1_000_000))
+
+
+@pytest.fixture
+def api(running: tuple[Server, str, str]) -> Iterator[Api]:
+    server, writer_key, reader_key = running
+    writer, reader, anonymous = server.client(writer_key), server.client(reader_key), server.client()
+    treaty = f"open-skies-{next(_treaties)}"
+    assert writer.post("/v1/treaties", json={**OPEN_SKIES, "id": treaty}).status_code == 201
+    for body in ({"type": "signed", "state": "USA", "date": "1992-03-24"}, {"type": "signed", "state": "KGZ", "date": "1992-12-15"},
+                 {"type": "ratified", "state": "USA", "date": "1993-12-03"}, {"type": "ratified", "state": "RUS", "date": "2001-11-02"},
+                 {"type": "entered_into_force", "date": "2002-01-01"}):
+        response = writer.post(f"/v1/treaties/{treaty}/events", json={**body, "source": SOURCE})
+        assert response.status_code == 201, response.text
+    yield Api(server, writer, reader, anonymous, treaty)
+    for client in (writer, reader, anonymous):
+        client.close()
+
+
+class TestWriting:
+    def test_a_recorded_event_comes_back_with_the_ledgers_fields(self, api: Api) -> None:
+        response = api.record({"type": "withdrawal_notified", "state": "United States", "date": "2020-05-22", "source": SOURCE})
+        assert response.status_code == 201
+        body = response.json()
+        assert body["state"] == "USA" and body["sequence"] == 6 and body["treaty"] == api.treaty
+        assert len(body["hash"]) == 64 and len(body["prev_hash"]) == 64 and body["recorded_at"].endswith("Z")
+
+    def test_a_read_after_a_write_sees_it(self, api: Api) -> None:
+        api.record({"type": "withdrawal_notified", "state": "USA", "date": "2020-05-22", "source": SOURCE})
+        membership = api.get("/membership", as_of="2020-06-01").json()
+        assert membership["parties"] == ["RUS", "USA"]
+        assert membership["withdrawing"] == [{"state": "USA", "notified_on": "2020-05-22", "effective_on": "2020-11-22"}]
+        assert membership["signatories"] == ["KGZ"]
+        state = api.get("/states/USA", as_of="2021-01-01").json()
+        assert (state["status"], state["effective_on"]) == ("withdrawn", "2020-11-22")
+
+    def test_registering_a_treaty_twice_is_a_409(self, api: Api) -> None:
+        response = api.writer.post("/v1/treaties", json={**OPEN_SKIES, "id": api.treaty})
+        assert response.status_code == 409 and response.json()["field"] == "id"
+
+
+BAD_INPUT = [
+    ({"type": "signed", "state": "Atlantis", "date": "1992-03-24", "source": SOURCE}, "state", "unknown state"),
+    ({"type": "signed", "state": "USA", "date": "1992-02-30", "source": SOURCE}, "date", "date"),
+    ({"type": "signed", "state": "USA", "date": "not a date", "source": SOURCE}, "date", "date"),
+    ({"type": "signed", "state": "USA", "date": "1992-03-24"}, "source", "required"),
+    ({"type": "signed", "state": "USA", "date": "1992-03-24", "source": {"publisher": "x"}}, "source", "title or a url"),
+    ({"type": "ratify", "state": "USA", "date": "1992-03-24", "source": SOURCE}, "type", "unknown event type 'ratify'"),
+    ({"type": "ratified", "state": "USA", "date": "1995-01-01", "source": SOURCE}, "state", "already deposited an instrument"),
+    ({"type": "withdrawal_notified", "state": "KGZ", "date": "2020-01-01", "source": SOURCE}, "state", "never joined"),
+    ({"type": "withdrawal_rescinded", "state": "USA", "date": "2020-01-01", "source": SOURCE}, "state", "no withdrawal notice pending"),
+    ({"type": "restriction_lifted", "state": "RUS", "date": "2020-01-01", "restriction": "6f1c1f4e-0000-4000-8000-000000000000", "source": SOURCE},
+     "restriction", "no restriction_imposed event"),
+    ({"type": "correction", "corrects": "6f1c1f4e-0000-4000-8000-000000000000", "changes": {"date": "2002-12-12"}, "source": SOURCE},
+     "corrects", "no event with id"),
+]
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(("body", "field", "reason"), BAD_INPUT, ids=[f"{b['type']}-{f}" for b, f, _ in BAD_INPUT])
+    def test_bad_input_gets_a_422_naming_the_field_and_nothing_is_recorded(self, api: Api, body: dict, field: str, reason: str) -> None:
+        before = api.count()
+        response = api.record(body)
+        assert response.status_code == 422, response.text
+        error = response.json()
+        assert error["field"] == field and reason in error["reason"]
+        assert api.count() == before
+
+    def test_rescinding_a_withdrawal_that_already_took_effect_is_a_422(self, api: Api) -> None:
+        api.record({"type": "withdrawal_notified", "state": "USA", "date": "2020-05-22", "source": SOURCE})
+        before = api.count()
+        response = api.record({"type": "withdrawal_rescinded", "state": "USA", "date": "2021-01-01", "source": SOURCE})
+        assert response.status_code == 422 and "already took effect on 2020-11-22" in response.json()["reason"]
+        assert api.count() == before
+
+    def test_an_unknown_treaty_is_a_404(self, api: Api) -> None:
+        response = api.writer.post("/v1/treaties/new-start/events", json={"type": "signed", "state": "USA", "date": "2010-04-08", "source": SOURCE})
+        assert response.status_code == 404 and response.json()["field"] == "treaty"
+        assert api.anonymous.get("/v1/treaties/new-start/membership").status_code == 404
+
+    def test_a_malformed_as_of_is_a_422(self, api: Api) -> None:
+        response = api.get("/membership", as_of="2020-02-30")
+        assert response.status_code == 422 and response.json()["field"] == "as_of"
+
+
+class TestKeys:
+    def test_a_write_without_a_key_is_a_401(self, api: Api) -> None:
+        response = api.anonymous.post(f"/v1/treaties/{api.treaty}/events", json={"type": "signed", "state": "FRA", "date": "1992-03-24", "source": SOURCE})
+        assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
+
+    def test_an_unknown_key_is_a_401(self, api: Api) -> None:
+        response = api.anonymous.post("/v1/treaties", json=OPEN_SKIES, headers={"Authorization": "Bearer tl_nope_nope"})
+        assert response.status_code == 401
+
+    def test_a_reader_key_on_a_write_is_a_403(self, api: Api) -> None:
+        response = api.reader.post(f"/v1/treaties/{api.treaty}/events", json={"type": "signed", "state": "FRA", "date": "1992-03-24", "source": SOURCE})
+        assert response.status_code == 403 and "writer" in response.json()["reason"]
+
+    def test_a_revoked_key_is_a_401(self, api: Api) -> None:
+        key = create_key(api.server.database, "short-lived", "writer")
+        client = api.server.client(key)
+        body = {"type": "signed", "state": "FRA", "date": "1992-03-24", "source": SOURCE}
+        assert client.post(f"/v1/treaties/{api.treaty}/events", json=body).status_code == 201
+        key_id = key.split("_")[1]
+        assert cli("keys", "revoke", key_id, database=api.server.database).returncode == 0
+        assert client.post(f"/v1/treaties/{api.treaty}/events", json={**body, "state": "DEU"}).status_code == 401
+        listed = cli("keys", "list", database=api.server.database).stdout
+        assert "short-lived" in listed and key not in listed
+        client.close()
+
+
+class TestIdempotency:
+    def test_a_retried_post_records_one_event_and_returns_the_first_response(self, api: Api) -> None:
+        body = {"type": "acceded", "state": "FIN", "date": "2002-12-12", "source": SOURCE}
+        first = api.record(body, **{"Idempotency-Key": "fin-accession"})
+        before = api.count()
+        second = api.record(body, **{"Idempotency-Key": "fin-accession"})
+        assert first.status_code == second.status_code == 201
+        assert first.json() == second.json()
+        assert api.count() == before
+
+    def test_the_same_key_with_another_body_is_a_422(self, api: Api) -> None:
+        api.record({"type": "acceded", "state": "FIN", "date": "2002-12-12", "source": SOURCE}, **{"Idempotency-Key": "k1"})
+        before = api.count()
+        response = api.record({"type": "acceded", "state": "LVA", "date": "2002-12-13", "source": SOURCE}, **{"Idempotency-Key": "k1"})
+        assert response.status_code == 422 and response.json()["field"] == "Idempotency-Key"
+        assert api.count() == before
+
+
+class TestAudit:
+    def test_the_history_pages_with_a_cursor_and_filters(self, api: Api) -> None:
+        first = api.get("/events", limit="3").json()
+        second = api.get("/events", limit="3", cursor=first["next_cursor"]).json()
+        assert [e["sequence"] for e in first["events"] + second["events"]] == [1, 2, 3, 4, 5]
+        assert second["next_cursor"] is None
+        usa = api.get("/events", state="USA").json()
+        assert [e["type"] for e in usa["events"]] == ["signed", "ratified"]
+
+    def test_an_event_shows_its_correction_and_known_at_gives_the_earlier_answer(self, api: Api) -> None:
+        wrong = api.record({"type": "acceded", "state": "FIN", "date": "2002-12-13", "source": SOURCE}).json()
+        fix = api.record({"type": "correction", "corrects": wrong["id"], "changes": {"date": "2002-12-12"}, "source": SOURCE}).json()
+        history = api.anonymous.get(f"/v1/events/{wrong['id']}").json()
+        assert [c["id"] for c in history["corrections"]] == [fix["id"]] and history["retracted"] is False
+        now = api.get("/states/FIN", as_of="2003-02-10").json()
+        then = api.get("/states/FIN", as_of="2003-02-10", known_at=wrong["recorded_at"]).json()
+        assert (now["status"], then["status"]) == ("party", "contracting")
+
+    def test_verify_recomputes_the_chains(self, api: Api) -> None:
+        body = api.anonymous.get("/v1/verify").json()
+        assert body["ok"] is True and body["events_checked"] >= 6
+        mine = api.get("/verify").json()
+        assert mine["ok"] is True and mine["events_checked"] == 6
+
+    def test_health_and_readiness(self, api: Api) -> None:
+        assert api.anonymous.get("/healthz").json() == {"status": "ok"}
+        assert api.anonymous.get("/readyz").json()["status"] == "ready"
+
+
+def test_reads_need_a_key_when_the_server_requires_one(sqlite_url: str) -> None:
+    import os
+
+    reader_key = create_key(sqlite_url, "reader", "reader")
+    server = start_server(sqlite_url, env={**os.environ, "TREATY_LEDGER_REQUIRE_READ_KEY": "1"})
+    try:
+        assert server.client().get("/v1/treaties").status_code == 401
+        assert server.client(reader_key).get("/v1/treaties").status_code == 200
+        assert server.client().get("/healthz").status_code == 200
+    finally:
+        server.stop()
+
+
+@pytest.mark.postgres
+def test_a_write_through_one_worker_is_seen_through_every_other(postgres_url: str) -> None:
+    key = create_key(postgres_url, "writer", "writer")
+    server = start_server(postgres_url, workers=3)
+    try:
+        with server.client(key) as client:
+            assert client.post("/v1/treaties", json=OPEN_SKIES).status_code == 201
+            for i, state in enumerate(("USA", "RUS", "GBR", "FRA", "DEU", "CAN")):
+                assert client.post("/v1/treaties/open-skies/events",
+                                   json={"type": "ratified", "state": state, "date": f"199{i}-01-01", "source": SOURCE}).status_code == 201
+                # new connections land on any worker: every one must see the write at once
+                for _ in range(6):
+                    with server.client() as fresh:
+                        members = fresh.get("/v1/treaties/open-skies/membership", params={"as_of": "2000-01-01"}).json()
+                    assert len(members["contracting"]) == i + 1
+    finally:
+        server.stop()
