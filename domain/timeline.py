@@ -276,6 +276,7 @@ class _Track:
     joining_token: int = 0
     suspension: Suspension | None = None
     dissolved: tuple[date, str, date | None, date | None, date | None] | None = None
+    predecessor: str | None = None
 
 
 class _Fold:
@@ -317,6 +318,8 @@ class _Fold:
         track.status = status
         track.since = on
         track.detail = dict(detail or {})
+        if track.predecessor and track.status != "none":
+            track.detail["predecessor"] = track.predecessor
         in_force = track.in_force_since is not None and status in ("party", "withdrawing")
         segments.append(Segment(track.state, status, on, None, dict(track.detail), tuple(track.events), in_force))
         if segments[0].since > on:  # pragma: no cover - the fold runs in date order
@@ -483,13 +486,12 @@ class _Fold:
             raise self.fail("predecessor", f"{predecessor.state} had {status} by {event.date}: there is no standing to succeed to")
         self.note(successor, event)
         successor.signed_on = signed_on
+        successor.predecessor = predecessor.state
         if status == "signatory":
-            self.set_status(successor, "signatory", event.date, {"predecessor": predecessor.state})
+            self.set_status(successor, "signatory", event.date)
         else:
             successor.deposited_on = event.date
             self.join(successor, event.date, event.id, joining_on=joining_on or event.date)
-            successor.detail["predecessor"] = predecessor.state
-            self.timeline.segments[successor.state][-1].detail["predecessor"] = predecessor.state
         if is_historic(predecessor.state) and predecessor.status != "none":
             predecessor.dissolved = (event.date, *standing)
             self.note(predecessor, event)

@@ -1,0 +1,235 @@
+"""Datasets: importing a treaty's history from a file, and exporting it as JSON Lines.
+
+Two formats are read:
+
+* YAML (``data/open-skies.yaml``): ``treaty:`` (id, title, depositaries, rules, source) and
+  ``events:``, each with a ``key`` that later events use to refer to it. Event ids derive from
+  the treaty and the key, so importing the same file again records nothing new.
+* JSON Lines, as written by :func:`export_lines`: a ``treaty`` line, then one line per event
+  with its id (references are ids already).
+
+The whole file is checked before anything is recorded: every entry through the same checks as
+a single recorded event, in order, against the treaty's timeline. Any error names the entry and
+the field, and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+import yaml
+
+from domain.dates import utc_now
+from domain.errors import InvalidInput, LedgerError, TreatyNotFound
+from domain.events import EVENT_TYPES, normalise_event
+from domain.ledger import Ledger, normalise_treaty_id
+from domain.records import to_json_value
+from domain.rules import TreatyRules
+from domain.sources import normalise_source
+from domain.states import normalise_state
+from domain.treaty import Treaty
+
+__all__ = ["DatasetError", "ImportReport", "export_lines", "import_file", "read_dataset"]
+
+_KEYS = uuid5(NAMESPACE_URL, "https://treaty-ledger.org/dataset-keys/")
+_LEDGER_FIELDS = ("id", "treaty", "sequence", "recorded_at", "prev_hash", "hash")
+
+
+class _TextDatesLoader(yaml.SafeLoader):
+    """A safe YAML loader that leaves dates as text, so a bad date is named by its entry."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class DatasetError(InvalidInput):
+    """A dataset file is unreadable, or one of its entries is bad: names the entry and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One event of a dataset: where it stands in the file, its id and its body."""
+
+    label: str
+    event_id: str
+    body: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Dataset:
+    """A treaty and its events, read from a file."""
+
+    treaty: dict[str, Any]
+    entries: list[Entry] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import did."""
+
+    treaty: str
+    registered: bool
+    recorded: int
+    already_there: int
+
+
+def key_id(treaty: str, key: str) -> str:
+    """The event id of the entry ``key`` of ``treaty``'s dataset (stable across imports)."""
+    return str(uuid5(_KEYS, f"{treaty}\n{key}"))
+
+
+def _plain(value: Any) -> Any:
+    """YAML gives dates as ``date``; the event checks take text like a client sends."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def read_dataset(path: Path) -> Dataset:
+    """Read a YAML or JSON Lines dataset; raises :class:`DatasetError` naming the entry and field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise DatasetError(f"cannot read {path}: {error.strerror}", field="file") from None
+    if path.suffix in (".jsonl", ".ndjson"):
+        return _read_lines(text)
+    try:
+        document = yaml.load(text, Loader=_TextDatesLoader)  # noqa: S506 - a SafeLoader subclass
+    except (yaml.YAMLError, ValueError) as error:
+        raise DatasetError(f"{path} is not valid YAML: {error}", field="file") from None
+    if not isinstance(document, Mapping) or not isinstance(document.get("treaty"), Mapping):
+        raise DatasetError("expected a 'treaty:' mapping and an 'events:' list", field="treaty")
+    treaty = _plain(document["treaty"])
+    slug = normalise_treaty_id(treaty.get("id"), field="treaty.id")
+    events = document.get("events") or []
+    if not isinstance(events, list):
+        raise DatasetError("expected a list of events", field="events")
+    dataset = Dataset(treaty)
+    ids: dict[str, tuple[str, str]] = {}
+    for index, raw in enumerate(events):
+        label = f"events[{index}]"
+        if not isinstance(raw, Mapping):
+            raise DatasetError("expected a mapping", field=label)
+        body = _plain(raw)
+        key = body.pop("key", None)
+        if not isinstance(key, str) or not key:
+            raise DatasetError("every event needs a key (a unique slug)", field=f"{label}.key")
+        label = f"events[{index}] ({key})"
+        if key in ids:
+            raise DatasetError(f"the key {key!r} is used twice", field=f"{label}.key")
+        kind = body.get("type")
+        spec = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+        if spec is not None:
+            for field_spec in spec.fields:
+                if field_spec.kind in ("ref", "refs") and body.get(field_spec.name) is not None:
+                    body[field_spec.name] = _resolve(body[field_spec.name], ids, field_spec.refers_to, f"{label}.{field_spec.name}")
+        ids[key] = (key_id(slug, key), str(kind))
+        dataset.entries.append(Entry(label, key_id(slug, key), body))
+    return dataset
+
+
+def _resolve(value: Any, ids: Mapping[str, tuple[str, str]], kinds: tuple[str, ...], where: str) -> Any:
+    if isinstance(value, list):
+        return [_resolve(v, ids, kinds, f"{where}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        raise DatasetError("expected the key of an earlier event", field=where)
+    if value not in ids:
+        raise DatasetError(f"no earlier event has the key {value!r}", field=where)
+    event_id, kind = ids[value]
+    if kinds and kind not in kinds:
+        raise DatasetError(f"{value!r} is a {kind} event, not a {' or '.join(kinds)} event", field=where)
+    return event_id
+
+
+def _read_lines(text: str) -> Dataset:
+    treaty: dict[str, Any] | None = None
+    entries: list[Entry] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DatasetError(f"line {number} is not JSON: {error.msg}", field=f"line {number}") from None
+        if not isinstance(item, dict):
+            raise DatasetError("expected a JSON object", field=f"line {number}")
+        if item.get("kind") == "treaty":
+            treaty = {k: item[k] for k in ("id", "title", "depositaries", "rules", "source") if k in item}
+            continue
+        if treaty is None:
+            raise DatasetError("the first line must describe the treaty", field=f"line {number}")
+        body = {k: v for k, v in item.items() if k not in _LEDGER_FIELDS}
+        event_id = item.get("id")
+        try:
+            event_id = str(UUID(str(event_id)))
+        except ValueError:
+            raise DatasetError("every event line needs its id", field=f"line {number}.id") from None
+        entries.append(Entry(f"line {number}", event_id, body))
+    if treaty is None:
+        raise DatasetError("no treaty line", field="file")
+    return Dataset(treaty, entries)
+
+
+def import_file(ledger: Ledger, path: Path, *, progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Check the whole file, then record what is not recorded yet, in one save.
+
+    ``progress(done, total)`` is called as entries are checked.
+    """
+    dataset = read_dataset(path)
+    payload = dataset.treaty
+    slug = normalise_treaty_id(payload.get("id"), field="treaty.id")
+    try:
+        treaty = ledger.treaty(slug)
+        registered = False
+    except TreatyNotFound:
+        treaty = _new_treaty(payload)
+        registered = True
+    known = {record.id for record in treaty.records}
+    pending = [entry for entry in dataset.entries if entry.event_id not in known]
+    for done, entry in enumerate(pending, start=1):
+        try:
+            new = normalise_event(entry.body)
+            treaty.record(new, event_id=entry.event_id, recorded_at=utc_now())
+        except LedgerError as error:
+            raise DatasetError(error.reason, field=f"{entry.label}.{error.field}" if error.field else entry.label) from None
+        if progress is not None:
+            progress(done, len(pending))
+    if treaty.pending_events:
+        ledger.save(treaty)
+    return ImportReport(slug, registered, len(pending), len(dataset.entries) - len(pending))
+
+
+def _new_treaty(payload: Mapping[str, Any]) -> Treaty:
+    """A treaty aggregate, checked like a registration, not yet saved."""
+    try:
+        slug = normalise_treaty_id(payload.get("id"))
+        title = payload.get("title")
+        if not isinstance(title, str) or not title.strip():
+            raise InvalidInput("a treaty needs a title", field="title")
+        depositaries = [normalise_state(d, field=f"depositaries[{i}]") for i, d in enumerate(payload.get("depositaries") or [])]
+        return Treaty.register(slug=slug, title=title.strip(), depositaries=depositaries,
+                               rules=TreatyRules.from_input(payload.get("rules")), source=normalise_source(payload.get("source")),
+                               registered_at=utc_now())
+    except LedgerError as error:
+        raise DatasetError(error.reason, field=f"treaty.{error.field}" if error.field else "treaty") from None
+
+
+def export_lines(ledger: Ledger, treaty_id: str) -> Iterator[str]:
+    """The treaty's full history as JSON Lines: the treaty, then every event with its recorded time, sequence and hashes."""
+    summary = ledger.get_treaty(treaty_id)
+    yield json.dumps({"kind": "treaty", **summary.to_json()}, ensure_ascii=False)
+    for record in ledger.list_events(treaty_id):
+        yield json.dumps(to_json_value(record.to_json()), ensure_ascii=False)
