@@ -98,8 +98,10 @@ def install_error_handlers(app: FastAPI) -> None:
         first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request", "type": ""}
         field = _field_of(tuple(first.get("loc", ())), str(first.get("type", "")))
         reason = str(first.get("msg", "invalid request"))
+        raw_context = first.get("ctx")
+        context: dict[str, Any] = raw_context if isinstance(raw_context, dict) else {}
         if first.get("type") == "union_tag_invalid":
-            reason = f"unknown event type {first.get('ctx', {}).get('tag')!r}; known types are {first.get('ctx', {}).get('expected_tags')}"
+            reason = f"unknown event type {context.get('tag')!r}; known types are {context.get('expected_tags')}"
         elif first.get("type") == "union_tag_not_found":
             reason = "every event needs a type"
         body = _body("invalid_input", field, reason)

@@ -271,7 +271,7 @@ class Ledger(Application[UUID]):
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _verify_chain(self, uuid: UUID, stored: list[Any], report: VerifyReport) -> str:
+    def _verify_chain(self, uuid: UUID, stored: Sequence[Any], report: VerifyReport) -> str:
         prev_hash = GENESIS_HASH
         slug = str(uuid)
         for position, item in enumerate(stored, start=1):
@@ -321,7 +321,7 @@ class Ledger(Application[UUID]):
 
     def _treaty_by_uuid(self, uuid: UUID) -> Treaty:
         try:
-            treaty = self.repository.get(uuid)
+            treaty: object = self.repository.get(uuid)
         except AggregateNotFoundError:
             raise TreatyNotFound(f"no treaty with aggregate id {uuid}", field="treaty") from None
         if not isinstance(treaty, Treaty):  # pragma: no cover - wiring error

@@ -57,7 +57,7 @@ def open_view(database: str | DatabaseURL | None = None) -> LedgerView:
     view_class: type[LedgerView] = PostgresLedgerView if url.is_postgres else SQLiteLedgerView
     with _lock(url):
         factory = InfrastructureFactory.construct(Environment(LedgerProjection.name, view_env(url)))
-        view = factory.tracking_recorder(view_class)  # type: ignore[arg-type]
+        view = factory.tracking_recorder(view_class)
     if not isinstance(view, LedgerView):  # pragma: no cover - wiring error
         raise TypeError(type(view).__name__)
     return view

@@ -53,7 +53,7 @@ class LedgerProjection(Projection[LedgerView]):
 
     # -- eventsourcing's entry point (ProjectionRunner) -----------------------------------------
 
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:  # type: ignore[override]
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """Apply one event delivered by a subscription."""
         with self._lock:
             if self._tracked is not None and tracking.notification_id <= self._tracked:

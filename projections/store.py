@@ -181,10 +181,11 @@ def install_immutability(database: DatabaseURL) -> None:
                 ).format(schema=sql.Identifier(schema), table=sql.Identifier(table))
             )
         return
-    with sqlite3.connect(database.path) as conn:
+    lite = sqlite3.connect(database.path)
+    with lite:
         for action in ("UPDATE", "DELETE"):
-            conn.execute(
+            lite.execute(
                 f"CREATE TRIGGER IF NOT EXISTS treaty_ledger_no_{action.lower()} BEFORE {action} ON {table} "
                 f"BEGIN SELECT RAISE(ABORT, '{IMMUTABLE_MESSAGE}'); END"
             )
-    conn.close()
+    lite.close()

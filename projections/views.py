@@ -383,7 +383,7 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
         super().__init__(datastore, **kwargs)
         from psycopg.sql import SQL
 
-        self.sql_create_statements.extend(SQL(s) for s in self.view_statements())  # type: ignore[arg-type]
+        self.sql_create_statements.extend(SQL(s).format() for s in self.view_statements())
 
     def table(self, name: str) -> str:
         return f'"{self.datastore.schema}".{name}'
