@@ -291,10 +291,7 @@ class Ledger(Application[UUID]):
                 content = registration_content(event.slug, event.title, event.depositaries, event.rules, event.source, event.timestamp)
                 expected, stated, stated_prev, event_id = chain_hash(content, prev_hash), event.hash, GENESIS_HASH, "registration"
             elif isinstance(event, Treaty.EventRecorded):
-                record = Record(
-                    id=event.event_id, treaty=slug, sequence=event.sequence, type=event.event_type, date=event.date,
-                    fields=event.fields, source=event.source, recorded_at=event.timestamp, prev_hash=event.prev_hash, hash=event.hash,
-                )
+                record = event.to_record(slug)
                 expected, stated, stated_prev, event_id = record.computed_hash(), event.hash, event.prev_hash, event.event_id
                 if event.sequence != position - 1:
                     report.fail(**{**where, "treaty": slug}, id=event_id, reason=f"sequence {event.sequence} stored at place {position - 1}")

@@ -53,25 +53,27 @@ class Treaty(Aggregate):
         prev_hash: str
         hash: str
 
+        def to_record(self, treaty: str) -> Record:
+            """The recorded event this aggregate event carries, in treaty ``treaty``."""
+            return Record(
+                id=self.event_id,
+                treaty=treaty,
+                sequence=self.sequence,
+                type=self.event_type,
+                date=self.date,
+                fields=self.fields,
+                source=self.source,
+                recorded_at=self.timestamp,
+                prev_hash=self.prev_hash,
+                hash=self.hash,
+            )
+
         def apply(self, aggregate: Aggregate) -> None:
             """Append the recorded event to the treaty's history."""
             treaty = aggregate
             if not isinstance(treaty, Treaty):  # pragma: no cover - wiring error
                 raise TypeError(type(treaty).__name__)
-            treaty.records.append(
-                Record(
-                    id=self.event_id,
-                    treaty=treaty.slug,
-                    sequence=self.sequence,
-                    type=self.event_type,
-                    date=self.date,
-                    fields=self.fields,
-                    source=self.source,
-                    recorded_at=self.timestamp,
-                    prev_hash=self.prev_hash,
-                    hash=self.hash,
-                )
-            )
+            treaty.records.append(self.to_record(treaty.slug))
             treaty.head = self.hash
 
     @staticmethod

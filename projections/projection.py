@@ -17,7 +17,6 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from domain.ledger import Ledger
-from domain.records import Record
 from domain.rules import TreatyRules
 from domain.treaty import Treaty
 from eventsourcing.projection import Projection
@@ -28,14 +27,6 @@ __all__ = ["APPLICATION_NAME", "LedgerProjection"]
 
 APPLICATION_NAME = Ledger.name
 """The name the views track the ledger's notifications under."""
-
-
-def record_of(event: Treaty.EventRecorded, treaty: str) -> Record:
-    """The recorded event carried by an aggregate event."""
-    return Record(
-        id=event.event_id, treaty=treaty, sequence=event.sequence, type=event.event_type, date=event.date,
-        fields=event.fields, source=event.source, recorded_at=event.timestamp, prev_hash=event.prev_hash, hash=event.hash,
-    )
 
 
 class LedgerProjection(Projection[LedgerView]):
@@ -107,7 +98,7 @@ class LedgerProjection(Projection[LedgerView]):
                     projector = self._projector(str(event.originator_id))
                     if event.sequence <= projector.last_sequence:
                         continue
-                    batch.append(projector.apply(record_of(event, projector.treaty)))
+                    batch.append(projector.apply(event.to_record(projector.treaty)))
             self.view.write_batch(batch, items[-1][1], previous)
         except BaseException:
             self._forget()
