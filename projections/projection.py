@@ -11,6 +11,7 @@ event exactly once.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,10 +35,12 @@ class LedgerProjection(Projection[LedgerView]):
 
     name = "treaty_views"
     topics = ()
+    max_cached_treaties = 256
+    """Treaties whose records and rows stay in memory between events (least recently used go)."""
 
     def __init__(self, view: LedgerView) -> None:
         super().__init__(view)
-        self._projectors: dict[str, TreatyProjector] = {}
+        self._projectors: OrderedDict[str, TreatyProjector] = OrderedDict()
         self._slugs: dict[str, str] = {}
         self._lock = threading.RLock()
         self._tracked: int | None = view.max_tracking_id(APPLICATION_NAME)
@@ -89,7 +92,7 @@ class LedgerProjection(Projection[LedgerView]):
             for event, _ in items:
                 if isinstance(event, Treaty.Registered):
                     projector = TreatyProjector(event.slug, TreatyRules.from_input(event.rules))
-                    self._projectors[event.slug] = projector
+                    self._keep(event.slug, projector)
                     self._slugs[str(event.originator_id)] = event.slug
                     doc = {"id": event.slug, "title": event.title, "depositaries": event.depositaries, "rules": event.rules,
                            "source": event.source, "registered_at": event.timestamp}
@@ -104,18 +107,31 @@ class LedgerProjection(Projection[LedgerView]):
             self._forget()
             raise
         self._tracked = items[-1][1].notification_id
+        self._trim()
 
     def _projector(self, uuid: str) -> TreatyProjector:
         slug = self._slugs.get(uuid)
         if slug is not None and slug in self._projectors:
+            self._projectors.move_to_end(slug)
             return self._projectors[slug]
         row = self.view.treaty_row(uuid=uuid)
         if row is None:
             raise LookupError(f"the views hold no treaty with aggregate id {uuid}: rebuild them (treaty-ledger rebuild)")
         projector = TreatyProjector(row.treaty, row.rules, self.view.records(row.treaty), self.view.current_rows(row.treaty))
         self._slugs[uuid] = row.treaty
-        self._projectors[row.treaty] = projector
+        self._keep(row.treaty, projector)
         return projector
+
+    def _keep(self, slug: str, projector: TreatyProjector) -> None:
+        self._projectors[slug] = projector
+        self._projectors.move_to_end(slug)
+
+    def _trim(self) -> None:
+        """Forget the least recently used treaties (only between batches: a batch's own stay)."""
+        while len(self._projectors) > self.max_cached_treaties:
+            slug, _ = self._projectors.popitem(last=False)
+            for uuid in [u for u, s in self._slugs.items() if s == slug]:
+                del self._slugs[uuid]
 
     def _forget(self) -> None:
         self._projectors.clear()

@@ -177,3 +177,22 @@ class TestOtherTreaties:
         assert before_end["in_force"] and before_end["withdrawing"][0]["effective_on"] == "2019-08-02"
         after = services.read.membership_as_of("inf", date(2019, 8, 2))
         assert (after["in_force"], after["phase"], after["parties"]) == (False, "terminated", [])
+
+
+def test_views_stay_right_when_treaties_leave_the_projection_cache(sqlite_url: str) -> None:
+    writer = open_ledger(sqlite_url)
+    slugs = [f"treaty-{i}" for i in range(5)]
+    for slug in slugs:
+        writer.register_treaty({"id": slug, "title": slug, "rules": {"withdrawal_notice": "P6M"}, "source": SOURCE})
+    for body in (ratified("USA", "1993-12-03"), ratified("RUS", "1994-01-01"), in_force("2002-01-01"), notified("USA", "2020-05-22")):
+        for slug in slugs:  # interleaved: each batch touches every treaty
+            writer.record_event(slug, body)
+    services = open_services(sqlite_url, catch_up=False)
+    services.read.projection.max_cached_treaties = 2
+    services.read.projection.catch_up(writer, batch_size=3)
+    for slug in slugs:
+        treaty = writer.treaty(slug)
+        for day in (date(2001, 1, 1), date(2002, 1, 1), date(2020, 6, 1), date(2021, 1, 1)):
+            assert services.read.membership_as_of(slug, day) == membership_by_replay(slug, treaty.rules, treaty.records, day)
+    assert len(services.read.projection._projectors) <= 2  # noqa: SLF001 - the cache really was trimmed
+    services.close()
