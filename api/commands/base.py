@@ -1,0 +1,70 @@
+"""The command line's shared parts: the app, consoles, the --database option, opening the store."""
+
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from domain.errors import LedgerError
+from domain.ledger import Ledger
+from projections.bootstrap import Services, open_ledger, open_services
+from projections.projection import APPLICATION_NAME
+
+app = typer.Typer(
+    name="treaty-ledger",
+    help="An event-sourced, tamper-evident ledger of treaty status.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+DatabaseOption = Annotated[
+    str,
+    typer.Option(
+        "--database",
+        envvar="TREATY_LEDGER_DATABASE",
+        help="sqlite:///path/to/file.db or postgresql://user:password@host:port/dbname",
+        show_default=True,
+    ),
+]
+
+
+def open_ledger_or_exit(database: str) -> Ledger:
+    try:
+        return open_ledger(database)
+    except LedgerError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+def open_services_or_exit(database: str) -> Services:
+    try:
+        return open_services(database, catch_up=False)
+    except LedgerError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+def catch_up_with_progress(services: Services, *, label: str) -> int:
+    """Catch the views up, with a progress bar over the events still to apply."""
+    tracked = services.read.view.max_tracking_id(APPLICATION_NAME) or 0
+    total = max((services.ledger.recorder.max_notification_id() or 0) - tracked, 0)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("events"),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=errors, transient=False, disable=total == 0,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        return services.read.projection.catch_up(services.ledger, progress=lambda n: progress.advance(task, n))
+

@@ -1,0 +1,151 @@
+"""Query commands for people and scripts: membership, state, compliance, changes, events."""
+
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from api.commands.base import (
+    DatabaseOption,
+    app,
+    console,
+    errors,
+    open_services_or_exit,
+)
+from domain.dates import parse_date, parse_timestamp
+from domain.errors import LedgerError
+from domain.states import state_name
+from projections.bootstrap import Services
+from projections.store import DEFAULT_DATABASE
+
+
+def _query(database: str, ask: Callable[[Services], dict[str, Any]]) -> dict[str, Any]:
+    services = open_services_or_exit(database)
+    try:
+        services.read.refresh()
+        return ask(services)
+    except LedgerError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    finally:
+        services.close()
+
+
+def _day(value: str | None, field: str = "as_of") -> date:
+    return parse_date(value, field=field) if value else date.today()
+
+
+def _moment(value: str | None) -> datetime | None:
+    return parse_timestamp(value, field="known_at") if value else None
+
+
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Effective date YYYY-MM-DD (default: today).")]
+KnownAtOption = Annotated[str | None, typer.Option("--known-at", help="Answer as the ledger knew it at this ISO 8601 time.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON the API returns.")]
+
+
+@app.command()
+def membership(treaty: str, as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
+               database: DatabaseOption = DEFAULT_DATABASE) -> None:
+    """Who is a party, signatory, contracting, withdrawing or withdrawn on a date."""
+    answer = _query(database, lambda s: s.read.membership_as_of(treaty, _day(as_of), _moment(known_at)))
+    if as_json:
+        console.print_json(json.dumps(answer))
+        return
+    status = "in force" if answer["in_force"] else answer["phase"].replace("_", " ")
+    console.print(f"[bold]{answer['treaty']}[/bold] as of {answer['as_of']}: {status}, {len(answer['parties'])} States Parties")
+    table = Table("state", "name", "status", "since / notice", "effective")
+    standing = {w["state"]: w for w in answer["withdrawing"]}
+    for code in answer["parties"]:
+        w = standing.get(code)
+        table.add_row(code, state_name(code), "withdrawing" if w else "party", w["notified_on"] if w else "", w["effective_on"] if w else "")
+    for item in answer["contracting"]:
+        table.add_row(item["state"], state_name(item["state"]), "contracting", item["deposited_on"], item.get("party_from") or "")
+    for code in answer["signatories"]:
+        table.add_row(code, state_name(code), "signatory", "", "")
+    for item in answer["withdrawn"]:
+        table.add_row(item["state"], state_name(item["state"]), "withdrawn", item["notified_on"], item["effective_on"])
+    console.print(table)
+    console.print(f"rests on {len(answer['events'])} events (--json lists their ids)")
+
+
+@app.command()
+def state(treaty: str, code: Annotated[str, typer.Argument(metavar="STATE", help="A state code or English name.")],
+          as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
+          database: DatabaseOption = DEFAULT_DATABASE) -> None:
+    """One state's status on a date, and the events behind it."""
+    answer = _query(database, lambda s: s.read.state_as_of(treaty, code, _day(as_of), _moment(known_at)))
+    if as_json:
+        console.print_json(json.dumps(answer))
+        return
+    console.print(f"{answer['state']} ({state_name(answer['state'])}) in {answer['treaty']} as of {answer['as_of']}: "
+                  f"[bold]{answer['status']}[/bold] since {answer['since']}"
+                  + (f", effective {answer['effective_on']}" if answer.get("effective_on") else ""))
+    console.print(f"events: {', '.join(answer['events'])}")
+
+
+@app.command()
+def compliance(treaty: str, as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
+               database: DatabaseOption = DEFAULT_DATABASE) -> None:
+    """Restrictions in force, allegations and their standing, denied flights on a date."""
+    answer = _query(database, lambda s: s.read.compliance_as_of(treaty, _day(as_of), _moment(known_at)))
+    if as_json:
+        console.print_json(json.dumps(answer))
+        return
+    console.print(f"[bold]{answer['treaty']}[/bold] compliance as of {answer['as_of']}")
+    table = Table("by", "area", "kind", "detail", "towards", "since", title="restrictions in force")
+    for r in answer["restrictions"]:
+        table.add_row(r["state"], r["area"], r["kind"], r["detail"], ", ".join(r["towards"]) or "all", r["since"])
+    console.print(table)
+    table = Table("made", "accuser", "accused", "standing", "subject", title="allegations")
+    for a in answer["allegations"]:
+        table.add_row(a["made_on"], a["accuser"], a["accused"], a["standing"], a["subject"])
+    console.print(table)
+    table = Table("denied", "host", "observers", "offered", "refused by", "reason", title="denied flights")
+    for f in answer["denied_flights"]:
+        refused = sorted({s for r in f["alternative_timeframes_refused"] for s in r["observers"]})
+        table.add_row(f["denied_on"], f["host"], ", ".join(f["observers"]), str(len(f["alternative_timeframes_offered"])),
+                      ", ".join(refused), f["reason"])
+    console.print(table)
+
+
+@app.command()
+def changes(treaty: str, from_: Annotated[str, typer.Option("--from", help="Start date (exclusive).")],
+            to: Annotated[str, typer.Option("--to", help="End date (inclusive).")], known_at: KnownAtOption = None,
+            as_json: JsonOption = False, database: DatabaseOption = DEFAULT_DATABASE) -> None:
+    """What changed between two dates, and the events behind it."""
+    answer = _query(database, lambda s: s.read.changes_between(treaty, _day(from_, "from"), _day(to, "to"), _moment(known_at)))
+    if as_json:
+        console.print_json(json.dumps(answer))
+        return
+    console.print(f"[bold]{answer['treaty']}[/bold] from {answer['from']} to {answer['to']}: "
+                  f"joined {', '.join(answer['joined']) or 'none'}; left {', '.join(answer['left']) or 'none'}")
+    for change in answer["status_changes"]:
+        console.print(f"  {change['state']}: {change['from']} -> {change['to']} (since {change['since']})")
+    console.print(f"  {len(answer['started'])} restrictions or suspensions started, {len(answer['ended'])} ended; "
+                  f"{len(answer['allegations_made'])} allegations made; {len(answer['events'])} events in between")
+
+
+@app.command()
+def events(treaty: str, state: Annotated[str | None, typer.Option(help="Only this state's events.")] = None,
+           type_: Annotated[list[str] | None, typer.Option("--type", help="Only these event types (repeatable).")] = None,
+           known_at: KnownAtOption = None, limit: Annotated[int, typer.Option(min=1)] = 1000,
+           as_json: JsonOption = False, database: DatabaseOption = DEFAULT_DATABASE) -> None:
+    """The audit history in recorded order."""
+    answer = _query(database, lambda s: {"treaty": treaty, "events": [r.to_json() for r in s.read.events(
+        treaty, state=state, types=type_, known_at=_moment(known_at), limit=limit).events]})
+    if as_json:
+        console.print_json(json.dumps(answer))
+        return
+    table = Table("seq", "date", "type", "state", "source", "id")
+    for e in answer["events"]:
+        source = e["source"].get("title") or e["source"].get("url") or ""
+        table.add_row(str(e["sequence"]), e.get("date") or "", e["type"], e.get("state") or "", source[:50], e["id"])
+    console.print(table)
+

@@ -1,0 +1,207 @@
+"""Store commands: init, verify, rebuild, project, replay, import, export."""
+
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from eventsourcing.projection import ProjectionRunner
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from api.commands.base import (
+    DatabaseOption,
+    app,
+    catch_up_with_progress,
+    console,
+    errors,
+    open_ledger_or_exit,
+    open_services_or_exit,
+)
+from domain.dates import parse_date, parse_timestamp
+from domain.errors import LedgerError
+from domain.ledger import Ledger
+from domain.states import normalise_state
+from projections.bootstrap import view_env
+from projections.dataset import export_lines, import_file
+from projections.projection import LedgerProjection
+from projections.replay import (
+    compliance_by_replay,
+    membership_by_replay,
+    state_by_replay,
+)
+from projections.store import DEFAULT_DATABASE, parse_database_url, startup_lock
+from projections.views import PostgresLedgerView
+
+
+@app.command()
+def init(database: DatabaseOption = DEFAULT_DATABASE) -> None:
+    """Create the store: tables, and triggers that refuse changes to recorded events."""
+    ledger = open_ledger_or_exit(database)
+    try:
+        treaties = ledger.list_treaties()
+    finally:
+        ledger.close()
+    console.print(f"store ready: {parse_database_url(database).redacted()} ({len(treaties)} treaties)")
+
+
+@app.command()
+def verify(
+    treaty: Annotated[str | None, typer.Argument(help="Verify one treaty's chain (default: the whole ledger).")] = None,
+    database: DatabaseOption = DEFAULT_DATABASE,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Recompute the hash chains; exit 0 when every chain holds, 1 naming the first bad event."""
+    ledger = open_ledger_or_exit(database)
+    try:
+        report = ledger.verify(treaty)
+    except LedgerError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
+    if as_json:
+        console.print_json(json.dumps(report.to_json()))
+    elif report.ok:
+        console.print(f"[green]ok[/green]: {report.events_checked} events checked, head {report.head}")
+    else:
+        bad: dict[str, Any] = report.first_bad or {}
+        errors.print(
+            f"[red]tampered[/red]: treaty {bad.get('treaty')}, event {bad.get('id', '?')} "
+            f"(sequence {bad.get('sequence')}): {bad.get('reason')}"
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def rebuild(database: DatabaseOption = DEFAULT_DATABASE) -> None:
+    """Drop the materialized views and rebuild them from the whole history."""
+    services = open_services_or_exit(database)
+    try:
+        started = time.perf_counter()
+        services.read.view.drop_views()
+        services.read.projection.reset()
+        applied = catch_up_with_progress(services, label="rebuilding views")
+        elapsed = time.perf_counter() - started
+        rate = applied / elapsed if elapsed else 0.0
+        console.print(f"rebuilt the views from {applied} events in {elapsed:.1f} s ({rate:,.0f} events/s)")
+    finally:
+        services.close()
+
+
+@app.command()
+def project(
+    database: DatabaseOption = DEFAULT_DATABASE,
+    poll_interval: Annotated[float, typer.Option(help="On SQLite (no subscriptions), seconds between polls.")] = 1.0,
+) -> None:
+    """Keep the materialized views up to date, until interrupted (the projection worker).
+
+    On PostgreSQL this runs eventsourcing's ProjectionRunner on a LISTEN/NOTIFY subscription;
+    on SQLite, which offers no subscription, it polls.
+    """
+    services = open_services_or_exit(database)
+    catch_up_with_progress(services, label="catching up")
+    url = services.database
+    console.print(f"projection worker following {url.redacted()} (Ctrl-C to stop)")
+    try:
+        if url.is_postgres:
+            with startup_lock(url):
+                runner = ProjectionRunner(
+                    application_class=Ledger, projection_class=LedgerProjection, view_class=PostgresLedgerView, env=view_env(url)
+                )
+            with runner:
+                runner.run_forever()
+        else:
+            while True:
+                services.read.refresh()
+                time.sleep(poll_interval)
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        services.close()
+
+
+@app.command()
+def replay(
+    treaty: Annotated[str, typer.Argument(help="The treaty id, e.g. open-skies.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Effective date YYYY-MM-DD (default: today).")] = "",
+    known_at: Annotated[str | None, typer.Option("--known-at", help="Answer as the ledger knew it at this ISO 8601 time.")] = None,
+    what: Annotated[str, typer.Option(help="membership, compliance, or a state code for one state.")] = "membership",
+    database: DatabaseOption = DEFAULT_DATABASE,
+) -> None:
+    """Answer by folding the recorded events afresh (no views): the reference answer, as JSON."""
+    ledger = open_ledger_or_exit(database)
+    try:
+        day = parse_date(as_of, field="as_of") if as_of else date.today()
+        moment = parse_timestamp(known_at, field="known_at") if known_at else None
+        aggregate = ledger.treaty(treaty)
+        records = list(aggregate.records)
+        if what == "membership":
+            answer = membership_by_replay(aggregate.slug, aggregate.rules, records, day, moment)
+        elif what == "compliance":
+            answer = compliance_by_replay(aggregate.slug, aggregate.rules, records, day, moment)
+        else:
+            answer = state_by_replay(aggregate.slug, aggregate.rules, records, normalise_state(what, field="what"), day, moment)
+    except LedgerError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
+    console.print_json(json.dumps(answer))
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="A dataset: YAML (data/open-skies.yaml) or JSON Lines from 'export'.")],
+    database: DatabaseOption = DEFAULT_DATABASE,
+) -> None:
+    """Import a treaty's history: the whole file is checked first; re-importing records nothing new."""
+    services = open_services_or_exit(database)
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=errors) as progress:
+            task = progress.add_task(f"checking {file.name}", total=None)
+            report = import_file(services.ledger, file, progress=lambda done, total: progress.update(task, completed=done, total=total))
+        catch_up_with_progress(services, label="updating views")
+    except LedgerError as error:
+        errors.print(f"[red]error:[/red] {error}\nnothing was recorded")
+        raise typer.Exit(2) from None
+    finally:
+        services.close()
+    action = "registered" if report.registered else "found"
+    console.print(f"{action} {report.treaty}: recorded {report.recorded} events, {report.already_there} already recorded")
+
+
+@app.command()
+def export(
+    treaty: Annotated[str, typer.Argument(help="The treaty id.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: standard output).")] = None,
+    database: DatabaseOption = DEFAULT_DATABASE,
+) -> None:
+    """Export a treaty's full history as JSON Lines, with recorded times, sequences and hashes."""
+    ledger = open_ledger_or_exit(database)
+    try:
+        lines = list(export_lines(ledger, treaty))
+    except LedgerError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
+    text = "\n".join(lines) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        errors.print(f"wrote {len(lines) - 1} events of {treaty} to {output}")
+
