@@ -42,7 +42,7 @@ def serve(
 
 
 def _dataset(name: str) -> Path:
-    for base in (Path(__file__).resolve().parents[1] / "data", Path.cwd() / "data"):
+    for base in (Path(__file__).resolve().parents[2] / "data", Path.cwd() / "data"):
         if (base / name).exists():
             return base / name
     raise typer.BadParameter(f"cannot find data/{name}")
