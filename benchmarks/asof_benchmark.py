@@ -35,9 +35,12 @@ from psycopg import sql
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from projections.bootstrap import Services, open_services  # noqa: E402
+from domain.rules import TreatyRules  # noqa: E402
 from projections.replay import membership_by_replay  # noqa: E402
 
 SOURCE = {"title": "Synthetic benchmark source"}
+RULES = {"withdrawal_notice": "P6M", "late_joiner_delay": "P60D"}
+NOTICE = TreatyRules.from_input(RULES).withdrawal_notice
 START = date(1950, 1, 1)
 CODES = sorted(c.alpha_3 for c in pycountry.countries)
 
@@ -77,7 +80,8 @@ def synthetic_treaty(rng: random.Random, size: int) -> list[dict[str, Any]]:
         elif roll < 0.14 and status[state] == "party":
             add("withdrawal_notified", state=state)
             status[state] = "withdrawing"
-            notice_until[state] = (date.fromisoformat(events[-1][1]["date"]) + timedelta(days=183) - START).days
+            assert NOTICE is not None
+            notice_until[state] = (NOTICE.after(date.fromisoformat(events[-1][1]["date"])) - START).days  # as the fold counts it
         elif roll < 0.30:
             key = str(uuid4())
             add("restriction_imposed", key=key, state=state, area=f"Region {rng.randint(1, 99)}", kind=rng.choice(["altitude", "distance", "airfield"]),
@@ -101,7 +105,7 @@ def synthetic_treaty(rng: random.Random, size: int) -> list[dict[str, Any]]:
 
 def record_treaty(services: Services, slug: str, events: list[dict[str, Any]]) -> None:
     services.ledger.register_treaty({"id": slug, "title": f"Synthetic treaty {slug}",
-                                     "rules": {"withdrawal_notice": "P6M", "late_joiner_delay": "P60D"}, "source": SOURCE})
+                                     "rules": RULES, "source": SOURCE})
     keys: dict[str, str] = {}
     bodies, ids = [], []
     for body in events:
@@ -124,7 +128,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run(backend: str, size: int, per_treaty: int, queries: int, seed: int) -> dict[str, Any]:
+def run(backend: str, size: int, per_treaty: int, queries: int, seed: int, workers: int | None) -> dict[str, Any]:
     rng = random.Random(seed)
     cleanup = None
     if backend == "sqlite":
@@ -150,10 +154,8 @@ def run(backend: str, size: int, per_treaty: int, queries: int, seed: int) -> di
         build_seconds = time.perf_counter() - started
         total = services.ledger.recorder.max_notification_id() or 0
 
-        services.read.view.drop_views()
-        services.read.projection.reset()
         started = time.perf_counter()
-        applied = services.read.projection.catch_up(services.ledger, batch_size=2000)
+        applied = services.rebuild_views(workers=workers)  # what `treaty-ledger rebuild` runs
         rebuild_seconds = time.perf_counter() - started
 
         view_ms, replay_ms = [], []
@@ -192,9 +194,11 @@ def main() -> None:
     parser.add_argument("--events-per-treaty", type=int, default=500)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="rebuild worker processes (default: as `treaty-ledger rebuild`, one per core from 50,000 events)")
     args = parser.parse_args()
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    rows = [run(b, s, args.events_per_treaty, args.queries, args.seed) for b in args.backends for s in args.sizes]
+    rows = [run(b, s, args.events_per_treaty, args.queries, args.seed, args.workers) for b in args.backends for s in args.sizes]
     header = f"{'backend':9} {'events':>9} {'treaties':>8} {'view p50':>9} {'view p99':>9} {'replay p50':>10} {'replay p99':>10} {'rebuild ev/s':>12}"
     print(header)
     for r in rows:

@@ -24,6 +24,7 @@ __all__ = [
     "COMMON_FIELDS",
     "EVENT_TYPES",
     "RESTRICTION_KINDS",
+    "LEDGER_FIELDS",
     "EventType",
     "FieldSpec",
     "NewEvent",
@@ -33,6 +34,9 @@ __all__ = [
 
 FieldKind = Literal["state", "states", "text", "choice", "date", "ref", "refs", "changes", "actor"]
 Category = Literal["participation", "compliance", "record", "maintenance"]
+
+LEDGER_FIELDS = ("id", "treaty", "sequence", "recorded_at", "prev_hash", "hash")
+"""Fields of a recorded event that the ledger sets, never the client."""
 
 RESTRICTION_KINDS = ("altitude", "distance", "exclusion_zone", "corridor", "airfield", "other")
 _MAX_TEXT = 20_000
@@ -288,7 +292,7 @@ def normalise_event(payload: Mapping[str, Any]) -> NewEvent:
         known = ", ".join(EVENT_TYPES)
         raise UnknownEventType(f"unknown event type {kind!r}; known types are {known}", field="type")
     spec = EVENT_TYPES[kind]
-    for forbidden in ("id", "recorded_at", "sequence", "hash", "prev_hash", "treaty"):
+    for forbidden in LEDGER_FIELDS:
         if payload.get(forbidden) is not None:
             raise InvalidInput(f"'{forbidden}' is set by the ledger, not by the client", field=forbidden)
     if spec.dated:
@@ -299,7 +303,7 @@ def normalise_event(payload: Mapping[str, Any]) -> NewEvent:
         if payload.get("date") is not None:
             raise InvalidInput(f"a {kind} takes effect when it is recorded and has no date", field="date")
         effective = None
-    body = {k: v for k, v in payload.items() if k not in ("type", "date", "source", "id", "recorded_at", "sequence", "hash", "prev_hash", "treaty")}
+    body = {k: v for k, v in payload.items() if k not in ("type", "date", "source", *LEDGER_FIELDS)}
     fields = normalise_fields(spec, body)
     source = normalise_source(payload.get("source"))
     return NewEvent(type=kind, date=effective, fields=fields, source=source)

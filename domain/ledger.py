@@ -20,9 +20,14 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import get_topic
 
 from domain.dates import utc_now
-from domain.errors import InvalidInput, TreatyAlreadyExists, TreatyNotFound, WriteConflict
+from domain.errors import (
+    InvalidInput,
+    TreatyAlreadyExists,
+    TreatyNotFound,
+    WriteConflict,
+)
 from domain.events import NewEvent, normalise_event
-from domain.records import GENESIS_HASH, Record, chain_hash
+from domain.records import GENESIS_HASH, Record, chain_hash, to_json_value
 from domain.rules import TreatyRules
 from domain.sources import normalise_source
 from domain.states import normalise_state
@@ -61,8 +66,6 @@ class TreatySummary:
 
     def to_json(self) -> dict[str, Any]:
         """The treaty as the API answers it."""
-        from domain.records import to_json_value
-
         return {
             "id": self.id,
             "title": self.title,
@@ -228,14 +231,6 @@ class Ledger(Application[UUID]):
         if known_at is None:
             return list(records)
         return [r for r in records if r.recorded_at <= known_at]
-
-    def find_event(self, event_id: str) -> Record | None:
-        """The recorded event with ``event_id``, in whichever treaty holds it."""
-        for uuid in self.treaty_uuids():
-            record = self._treaty_by_uuid(uuid).find(event_id)
-            if record is not None:
-                return record
-        return None
 
     def verify(self, treaty_id: str | None = None) -> VerifyReport:
         """Recompute the hash chains of one treaty, or of the whole ledger.

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-__all__ = ["GENESIS_HASH", "Record", "canonical_json", "chain_hash", "to_json_value"]
+__all__ = ["GENESIS_HASH", "Record", "canonical_json", "chain_hash", "json_default", "to_json_value"]
 
 GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of a treaty's registration: the start of its chain."""
@@ -29,6 +29,21 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [to_json_value(v) for v in value]
     return value
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps``'s hook for what JSON lacks: the same text as :func:`to_json_value` first, faster."""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_RECORD_ENCODER = json.JSONEncoder(default=json_default)
+"""``json.dumps(..., default=json_default)`` without building an encoder per call."""
 
 
 def canonical_json(value: Any) -> bytes:
@@ -85,14 +100,21 @@ class Record:
 
     def to_json(self) -> dict[str, Any]:
         """The event as the API answers it: every field sent, plus the ledger's own."""
+        return to_json_value(self._body())  # type: ignore[no-any-return]
+
+    def to_json_text(self) -> str:
+        """``json.dumps(self.to_json())``, without building the intermediate values (the views store it)."""
+        return _RECORD_ENCODER.encode(self._body(formatted=True))
+
+    def _body(self, *, formatted: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {"id": self.id, "treaty": self.treaty, "sequence": self.sequence, "type": self.type}
         if self.date is not None:
-            body["date"] = self.date
+            body["date"] = self.date.isoformat() if formatted else self.date
         body.update(self.fields)
         body.update(
-            source=dict(self.source),
-            recorded_at=self.recorded_at,
+            source=self.source,
+            recorded_at=self.recorded_at.isoformat(timespec="microseconds") if formatted else self.recorded_at,
             prev_hash=self.prev_hash,
             hash=self.hash,
         )
-        return to_json_value(body)  # type: ignore[no-any-return]
+        return body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -12,12 +13,23 @@ from eventsourcing.utils import Environment
 from domain.errors import LedgerError
 from domain.ledger import Ledger
 from domain.records import Record
-from projections.projection import LedgerProjection
+from projections.projection import APPLICATION_NAME, LedgerProjection
 from projections.queries import ReadModel
-from projections.store import DatabaseURL, install_immutability, parse_database_url, prepare_store, startup_lock
+from projections.store import (
+    DatabaseURL,
+    install_immutability,
+    parse_database_url,
+    prepare_store,
+    repair_tracking_migration,
+    startup_lock,
+)
 from projections.views import LedgerView, PostgresLedgerView, SQLiteLedgerView
 
 __all__ = ["Services", "open_ledger", "open_services", "open_view"]
+
+
+_TRACKING_TABLE = {"sqlite": "tracking", "postgresql": f"{LedgerProjection.name}_tracking"}
+"""Where eventsourcing keeps the views' tracking record."""
 
 
 def _url(database: str | DatabaseURL | None) -> DatabaseURL:
@@ -56,10 +68,16 @@ def open_view(database: str | DatabaseURL | None = None) -> LedgerView:
     url = _url(database)
     view_class: type[LedgerView] = PostgresLedgerView if url.is_postgres else SQLiteLedgerView
     with _lock(url):
+        repair_tracking_migration(url, _TRACKING_TABLE[url.backend])
         factory = InfrastructureFactory.construct(Environment(LedgerProjection.name, view_env(url)))
         view = factory.tracking_recorder(view_class)
-    if not isinstance(view, LedgerView):  # pragma: no cover - wiring error
-        raise TypeError(type(view).__name__)
+        if not isinstance(view, LedgerView):  # pragma: no cover - wiring error
+            raise TypeError(type(view).__name__)
+        if view.is_stale():
+            # Views are derived data: tables laid out by an older version are dropped, and
+            # the catch-up at start builds them again from the events.
+            view.drop_views(APPLICATION_NAME)
+            view.create_indexes()
     return view
 
 
@@ -82,6 +100,15 @@ class Services:
         summary = self.ledger.register_treaty(payload)
         self.read.refresh()
         return summary
+
+    def rebuild_views(self, *, workers: int | None = None, progress: Callable[[int], None] | None = None,
+                      indexing: Callable[[], None] | None = None) -> int:
+        """Drop the views and build them again from the whole history; return how many events were applied.
+
+        ``workers``: processes that fold shards of the treaties (0: this process alone;
+        by default one per core when the history is long).
+        """
+        return self.read.projection.rebuild(self.ledger, workers=workers, progress=progress, indexing=indexing)
 
     def close(self) -> None:
         """Close the store's connections."""

@@ -27,7 +27,7 @@ import yaml
 
 from domain.dates import utc_now
 from domain.errors import InvalidInput, LedgerError, TreatyNotFound
-from domain.events import EVENT_TYPES, normalise_event
+from domain.events import EVENT_TYPES, LEDGER_FIELDS, normalise_event
 from domain.ledger import Ledger, normalise_treaty_id
 from domain.records import to_json_value
 from domain.rules import TreatyRules
@@ -38,7 +38,6 @@ from domain.treaty import Treaty
 __all__ = ["DatasetError", "ImportReport", "export_lines", "import_file", "read_dataset"]
 
 _KEYS = uuid5(NAMESPACE_URL, "https://treaty-ledger.org/dataset-keys/")
-_LEDGER_FIELDS = ("id", "treaty", "sequence", "recorded_at", "prev_hash", "hash")
 
 
 class _TextDatesLoader(yaml.SafeLoader):
@@ -171,7 +170,7 @@ def _read_lines(text: str) -> Dataset:
             continue
         if treaty is None:
             raise DatasetError("the first line must describe the treaty", field=f"line {number}")
-        body = {k: v for k, v in item.items() if k not in _LEDGER_FIELDS}
+        body = {k: v for k, v in item.items() if k not in LEDGER_FIELDS}
         event_id = item.get("id")
         try:
             event_id = str(UUID(str(event_id)))

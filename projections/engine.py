@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from domain.events import EVENT_TYPES
 from domain.records import Record
 from domain.rules import TreatyRules
 from domain.timeline import build_timeline, effective_events
-from projections.intervals import Interval, intervals_of
+from domain.treaty import Treaty
+from projections.intervals import KINDS, Interval, intervals_of
 
-__all__ = ["Change", "Scope", "TreatyProjector"]
+__all__ = ["Change", "Registration", "Scope", "TreatyProjector"]
 
 _PARTICIPATION = {name for name, spec in EVENT_TYPES.items() if spec.category == "participation"}
 _COMPLIANCE = {name for name, spec in EVENT_TYPES.items() if spec.category == "compliance"}
@@ -29,12 +32,20 @@ _REFERENCE = {"restriction_lifted": "restriction", "allegation_rejected": "alleg
               "alternative_timeframe_offered": "flight", "alternative_timeframe_refused": "flight"}
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
+class Scope(NamedTuple):
     """Which rows an event can change: all of them, one state's, one compliance item's, or none."""
 
     name: str
     key: str | None = None
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds of rows in this scope."""
+        if self.name == "state":
+            return ("status", "suspension")
+        if self.name == "item":
+            return ("restriction", "allegation", "flight")
+        return KINDS if self.name == "treaty" else ()
 
     def covers(self, row: Interval) -> bool:
         """Whether ``row`` lies in this scope."""
@@ -49,13 +60,24 @@ class Scope:
         return False
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """The rows an event ends and the rows it starts."""
 
     record: Record
     ended: list[Interval]
     started: list[Interval]
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A newly registered treaty and its first rows."""
+
+    treaty: str
+    uuid: str
+    rules: TreatyRules
+    doc: dict[str, Any]
+    rows: list[Interval]
+    recorded_at: datetime
 
 
 class TreatyProjector:
@@ -79,6 +101,14 @@ class TreatyProjector:
         self.current: dict[tuple[str, str], dict[tuple[object, ...], Interval]] = {}
         for row in current:
             self.current.setdefault(row.scope, {})[row.place] = row
+
+    @classmethod
+    def registered(cls, event: Treaty.Registered) -> tuple[TreatyProjector, Registration]:
+        """The projector of a newly registered treaty, and its registration for the views."""
+        projector = cls(event.slug, TreatyRules.from_input(event.rules))
+        doc = {"id": event.slug, "title": event.title, "depositaries": event.depositaries, "rules": event.rules,
+               "source": event.source, "registered_at": event.timestamp}
+        return projector, Registration(event.slug, str(event.originator_id), projector.rules, doc, projector.initial_rows(), event.timestamp)
 
     def _index(self, record: Record) -> None:
         self.records.append(record)
@@ -139,7 +169,8 @@ class TreatyProjector:
         if scope.name == "none":
             return Change(record, [], [])
         subset = self._subset(scope)
-        fresh = [row for row in intervals_of(build_timeline(self.rules, effective_events(subset))) if scope.covers(row)]
+        timeline = build_timeline(self.rules, effective_events(subset))
+        fresh = [row for row in intervals_of(timeline, scope.kinds) if scope.covers(row)]
         if scope.name == "treaty":
             old = {place: row for rows in self.current.values() for place, row in rows.items()}
         else:

@@ -8,9 +8,8 @@ range in which the ledger held them; the replay computes them afresh from the ev
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -20,14 +19,20 @@ from domain.timeline import Timeline
 
 __all__ = ["KINDS", "Interval", "intervals_of"]
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+"""Rows' documents as canonical JSON (one encoder, not one per row)."""
+
 KINDS = ("phase", "status", "suspension", "restriction", "allegation", "flight")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=True)
 class Interval:
     """One row: ``kind`` and ``key`` name the item; ``doc`` is its JSON document.
 
-    ``digest`` identifies the row (kind, key, dates and document): the views diff rows by it.
+    ``row_id`` is the row's id in the views once stored (0 before): they close rows by it.
+    Treat a row as immutable: only :meth:`stored_as` and :attr:`text` fill in those two
+    caches. (Not a frozen dataclass: a fold makes rows by the thousand, and a frozen one
+    costs several times as much to create.)
     """
 
     kind: str
@@ -35,7 +40,7 @@ class Interval:
     since: date | None
     until: date | None
     doc: dict[str, Any]
-    stored_digest: str = field(default="", compare=False, repr=False)
+    row_id: int = field(default=0, compare=False, repr=False)
     stored_text: str = field(default="", compare=False, repr=False)
 
     @property
@@ -47,16 +52,12 @@ class Interval:
     def text(self) -> str:
         """The document as canonical JSON (computed once)."""
         if not self.stored_text:
-            object.__setattr__(self, "stored_text", json.dumps(self.doc, sort_keys=True, separators=(",", ":")))
+            self.stored_text = _CANONICAL.encode(self.doc)
         return self.stored_text
 
-    @property
-    def digest(self) -> str:
-        """A digest of the row's identity (computed once): the views find rows to close by it."""
-        if not self.stored_digest:
-            identity = f"{self.kind}|{self.key}|{self.since}|{self.until}|{self.text}"
-            object.__setattr__(self, "stored_digest", hashlib.blake2b(identity.encode(), digest_size=16).hexdigest())
-        return self.stored_digest
+    def stored_as(self, row_id: int) -> None:
+        """Note the id the views stored the row under."""
+        self.row_id = row_id
 
     def holds_on(self, day: date) -> bool:
         """Whether the row covers ``day``."""
@@ -79,40 +80,56 @@ def _d(day: date | None) -> str | None:
 
 
 def intervals_of(timeline: Timeline, kinds: Iterable[str] = KINDS, keys: set[str] | None = None) -> list[Interval]:
-    """The timeline's rows, optionally only of some ``kinds`` and ``keys``."""
+    """The timeline's rows, optionally only of some ``kinds`` and ``keys`` (the others are not built)."""
     wanted = set(kinds)
     rows: list[Interval] = []
 
-    def add(kind: str, key: str, since: date | None, until: date | None, doc: dict[str, Any]) -> None:
-        if kind in wanted and (keys is None or key in keys):
-            rows.append(Interval(kind, key, since, until, doc))
+    def keep(key: str) -> bool:
+        return keys is None or key in keys
 
-    for phase in timeline.phases:
-        add("phase", "treaty", phase.since, phase.until, {"phase": phase.phase, "since": _d(phase.since), "until": _d(phase.until), "events": list(phase.events)})
-    for state, segments in timeline.segments.items():
-        for s in segments:
-            doc = {"state": state, "status": s.status, "since": _d(s.since), "until": _d(s.until), "in_force": s.in_force, "events": list(s.events)}
-            if s.detail:
-                doc.update(to_json_value(s.detail))
-            add("status", state, s.since, s.until, doc)
-    for suspension in timeline.suspensions:
-        add("suspension", f"{suspension.state}/{suspension.id}", suspension.since, suspension.until, {
-            "id": suspension.id, "state": suspension.state, "towards": list(suspension.towards),
-            "since": _d(suspension.since), "until": _d(suspension.until), "events": list(suspension.events),
-        })
-    for r in timeline.restrictions.values():
-        add("restriction", r.id, r.since, r.until, {
-            "id": r.id, "state": r.state, "area": r.area, "kind": r.kind, "detail": r.detail, "towards": list(r.towards),
-            "since": _d(r.since), "until": _d(r.until), "claimed_by": r.claimed_by, "events": list(r.events),
-        })
-    for a in timeline.allegations.values():
-        add("allegation", a.id, a.made_on, None, {
-            "id": a.id, "accuser": a.accuser, "accused": a.accused, "subject": a.subject, "restrictions": list(a.restrictions),
-            "made_on": _d(a.made_on), "responses": to_json_value(a.responses), "events": list(a.events),
-        })
-    for f in timeline.flights.values():
-        add("flight", f.id, f.denied_on, None, {
-            "id": f.id, "host": f.host, "observers": list(f.observers), "reason": f.reason, "denied_on": _d(f.denied_on),
-            "offers": to_json_value(f.offers), "refusals": to_json_value(f.refusals), "claimed_by": f.claimed_by, "events": list(f.events),
-        })
+    if "phase" in wanted and keep("treaty"):
+        for phase in timeline.phases:
+            rows.append(Interval("phase", "treaty", phase.since, phase.until, {
+                "phase": phase.phase, "since": _d(phase.since), "until": _d(phase.until), "events": list(phase.events),
+            }))
+    if "status" in wanted:
+        for state, segments in timeline.segments.items():
+            if not keep(state):
+                continue
+            for s in segments:
+                doc = {"state": state, "status": s.status, "since": s.since.isoformat(), "until": _d(s.until), "in_force": s.in_force,
+                       "events": list(s.events)}
+                if s.detail:
+                    doc.update(to_json_value(s.detail))
+                rows.append(Interval("status", state, s.since, s.until, doc))
+    if "suspension" in wanted:
+        for suspension in timeline.suspensions:
+            key = f"{suspension.state}/{suspension.id}"
+            if keep(key):
+                rows.append(Interval("suspension", key, suspension.since, suspension.until, {
+                    "id": suspension.id, "state": suspension.state, "towards": list(suspension.towards),
+                    "since": _d(suspension.since), "until": _d(suspension.until), "events": list(suspension.events),
+                }))
+    if "restriction" in wanted:
+        for r in timeline.restrictions.values():
+            if keep(r.id):
+                rows.append(Interval("restriction", r.id, r.since, r.until, {
+                    "id": r.id, "state": r.state, "area": r.area, "kind": r.kind, "detail": r.detail, "towards": list(r.towards),
+                    "since": _d(r.since), "until": _d(r.until), "claimed_by": r.claimed_by, "events": list(r.events),
+                }))
+    if "allegation" in wanted:
+        for a in timeline.allegations.values():
+            if keep(a.id):
+                rows.append(Interval("allegation", a.id, a.made_on, None, {
+                    "id": a.id, "accuser": a.accuser, "accused": a.accused, "subject": a.subject, "restrictions": list(a.restrictions),
+                    "made_on": _d(a.made_on), "responses": to_json_value(a.responses), "events": list(a.events),
+                }))
+    if "flight" in wanted:
+        for f in timeline.flights.values():
+            if keep(f.id):
+                rows.append(Interval("flight", f.id, f.denied_on, None, {
+                    "id": f.id, "host": f.host, "observers": list(f.observers), "reason": f.reason, "denied_on": _d(f.denied_on),
+                    "offers": to_json_value(f.offers), "refusals": to_json_value(f.refusals), "claimed_by": f.claimed_by,
+                    "events": list(f.events),
+                }))
     return rows

@@ -13,7 +13,12 @@ from domain.ledger import Ledger, normalise_treaty_id
 from domain.records import Record
 from domain.states import normalise_state
 from domain.timeline import effective_events
-from projections.answers import changes_answer, compliance_answer, membership_answer, state_answer
+from projections.answers import (
+    changes_answer,
+    compliance_answer,
+    membership_answer,
+    state_answer,
+)
 from projections.intervals import KINDS
 from projections.projection import LedgerProjection
 from projections.views import LedgerView, TreatyRow

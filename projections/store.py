@@ -189,3 +189,39 @@ def install_immutability(database: DatabaseURL) -> None:
                 f"BEGIN SELECT RAISE(ABORT, '{IMMUTABLE_MESSAGE}'); END"
             )
     lite.close()
+
+
+def repair_tracking_migration(database: DatabaseURL, tracking_table: str) -> None:
+    """Let eventsourcing open a views tracking table that earlier rebuilds emptied (idempotent).
+
+    Rebuilds before this version deleted every row of the tracking table, eventsourcing's
+    ``__migration__`` marker included. Without the marker eventsourcing takes the table for an
+    old multi-row one and renames it to a backup name, which fails the second time round
+    because the backup from the first time is there. A backup next to a table without marker
+    is such a leftover (its rows were copied over when it was made): drop it.
+    """
+    if database.is_postgres:
+        schema = database.schema or "public"
+        backup = f"bkup1_{tracking_table}"[:63]
+        with database.connect() as conn, conn.transaction():
+            tables = {row[0] for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_name IN (%s, %s)",
+                (schema, tracking_table, backup),
+            )}
+            if tables == {tracking_table, backup} and conn.execute(
+                sql.SQL("SELECT 1 FROM {}.{} WHERE application_name = '__migration__'").format(
+                    sql.Identifier(schema), sql.Identifier(tracking_table)),
+            ).fetchone() is None:
+                conn.execute(sql.SQL("DROP TABLE {}.{}").format(sql.Identifier(schema), sql.Identifier(backup)))
+        return
+    backup = f"old1_{tracking_table}"
+    lite = sqlite3.connect(database.path)
+    try:
+        with lite:
+            tables = {row[0] for row in lite.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)", (tracking_table, backup))}
+            if tables == {tracking_table, backup} and lite.execute(
+                f"SELECT 1 FROM {tracking_table} WHERE application_name = '__migration__'").fetchone() is None:
+                lite.execute(f"DROP TABLE {backup}")
+    finally:
+        lite.close()

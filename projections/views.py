@@ -17,26 +17,33 @@ shares the SQL below; only types, placeholders and connections differ.
 
 from __future__ import annotations
 
+import itertools
 import json
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
+from psycopg.sql import SQL
 
+from domain.events import EVENT_TYPES, LEDGER_FIELDS, normalise_fields
 from domain.records import Record, to_json_value
 from domain.rules import TreatyRules
-from projections.engine import Change
+from domain.sources import normalise_source
+from projections.engine import Change, Registration
 from projections.intervals import Interval
 
-__all__ = ["LedgerView", "PostgresLedgerView", "Registration", "SQLiteLedgerView", "TreatyRow", "record_from_json"]
+__all__ = ["BatchRows", "LedgerView", "PostgresLedgerView", "Registration", "SQLiteLedgerView", "TreatyRow", "record_from_json"]
 
 _BEGINNING = date(1, 1, 1)
+
+INTERVAL_COLUMNS = ("id", "treaty", "kind", "key", "since", "until", "known_from", "known_to", "doc")
+"""The columns of ``tl_intervals``, in order (also how opening the views tells an older layout)."""
 
 
 def _date(value: Any) -> date | None:
@@ -54,16 +61,90 @@ def _as_datetime(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
-@dataclass(frozen=True, slots=True)
-class Registration:
-    """A newly registered treaty and its first rows."""
+@dataclass
+class BatchRows:
+    """What a batch writes, as table rows: new treaties and records, interval rows to insert and to close.
 
-    treaty: str
-    uuid: str
-    rules: TreatyRules
-    doc: dict[str, Any]
-    rows: list[Interval]
-    recorded_at: datetime
+    Interval rows get their ids here. A row started and ended within the batch is inserted
+    with both recorded-time bounds; a row stored by an earlier batch is closed by id.
+    :meth:`pack` turns the records and inserts into PostgreSQL's COPY text (what a rebuild's
+    workers send, so that the writing process only passes bytes on).
+    """
+
+    treaties: list[tuple[Any, ...]] = field(default_factory=list)
+    records: list[tuple[Any, ...]] = field(default_factory=list)
+    inserts: list[list[Any]] = field(default_factory=list)
+    closes: list[tuple[Any, int]] = field(default_factory=list)
+    packed_records: bytes = b""
+    packed_inserts: bytes = b""
+
+    @classmethod
+    def of(cls, items: Iterable[Registration | Change], ids: Iterator[int], day: Callable[[date | None], Any],
+           stamp: Callable[[datetime], Any]) -> BatchRows:
+        """The rows of ``items``; new interval rows take their ids from ``ids``."""
+        batch = cls()
+        pending: dict[int, list[Any]] = {}
+
+        def start(treaty: str, rows: Iterable[Interval], known_from: Any) -> None:
+            for row in rows:
+                row_id = next(ids)
+                row.stored_as(row_id)
+                entry = [row_id, treaty, row.kind, row.key, day(row.since or _BEGINNING), day(row.until), known_from, None, row.text]
+                pending[row_id] = entry
+                batch.inserts.append(entry)
+
+        for item in items:
+            if isinstance(item, Registration):
+                batch.treaties.append((item.treaty, item.uuid, json.dumps(item.rules.to_json()), json.dumps(to_json_value(item.doc))))
+                start(item.treaty, item.rows, stamp(item.recorded_at))
+                continue
+            r = item.record
+            known = stamp(r.recorded_at)
+            batch.records.append((r.treaty, r.sequence, r.id, r.type, day(r.date), r.state, known, r.to_json_text()))
+            for row in item.ended:
+                if not row.row_id:
+                    raise ValueError(f"{r.treaty}: event {r.id} ends a {row.kind} row that was never stored")
+                entry = pending.pop(row.row_id, None)
+                if entry is not None:
+                    entry[7] = known
+                else:
+                    batch.closes.append((known, row.row_id))
+            start(r.treaty, item.started, known)
+        return batch
+
+    def extend(self, other: BatchRows) -> None:
+        """Add ``other``'s rows (prepared with ids that do not collide with these)."""
+        self.treaties += other.treaties
+        self.records += other.records
+        self.inserts += other.inserts
+        self.closes += other.closes
+        self.packed_records += other.packed_records
+        self.packed_inserts += other.packed_inserts
+
+    def pack(self) -> None:
+        """Move the records and inserts into COPY text (PostgreSQL's ``COPY ... FROM STDIN`` format)."""
+        self.packed_records += _copy_text(self.records)
+        self.packed_inserts += _copy_text(self.inserts)
+        self.records, self.inserts = [], []
+
+
+def _copy_value(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        # Four scans for the special characters cost far less than mapping every character.
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        return value
+    if isinstance(value, date):  # dates and timestamps (a datetime is a date)
+        return value.isoformat()
+    if isinstance(value, int):
+        return str(value)
+    raise TypeError(f"cannot COPY a {type(value).__name__}")
+
+
+def _copy_text(rows: Iterable[Sequence[Any]]) -> bytes:
+    return "".join("\t".join(map(_copy_value, row)) + "\n" for row in rows).encode()
 
 
 class TreatyRow:
@@ -81,6 +162,9 @@ class LedgerView(TrackingRecorder):
     placeholder = "?"
     date_type = "TEXT"
     stamp_type = "TEXT"
+    row_id_type = "INTEGER"
+    copies_packed_rows = False
+    """Whether this backend takes rows as COPY text (:meth:`BatchRows.pack`)."""
 
     # -- names ---------------------------------------------------------------------------------
 
@@ -123,7 +207,11 @@ class LedgerView(TrackingRecorder):
         return text.replace("?", self.placeholder)
 
     def view_statements(self) -> list[str]:
-        """The CREATE statements of the view's tables and indexes."""
+        """The CREATE statements of the view's tables and all their indexes."""
+        return [*self.table_statements(), *self.apply_index_statements(), *self.read_index_statements(), *self.access_statements()]
+
+    def table_statements(self) -> list[str]:
+        """The view's tables (with their primary keys)."""
         d, s = self.date_type, self.stamp_type
         return [
             self.q("CREATE TABLE IF NOT EXISTS {tl_treaties} (treaty TEXT PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, rules TEXT NOT NULL, doc TEXT NOT NULL)"),
@@ -132,16 +220,28 @@ class LedgerView(TrackingRecorder):
                 f"type TEXT NOT NULL, date {d}, state TEXT, recorded_at {s} NOT NULL, body TEXT NOT NULL, "
                 "PRIMARY KEY (treaty, sequence))"
             ),
+            self.q(
+                f"CREATE TABLE IF NOT EXISTS {{tl_intervals}} (id {self.row_id_type} PRIMARY KEY, treaty TEXT NOT NULL, kind TEXT NOT NULL, "
+                f"key TEXT NOT NULL, since {d} NOT NULL, until {d}, known_from {s} NOT NULL, known_to {s}, doc TEXT NOT NULL)"
+            ),
+        ]
+
+    def apply_index_statements(self) -> list[str]:
+        """The index applying events one treaty at a time needs (to load a treaty's current rows)."""
+        return [self.q("CREATE INDEX IF NOT EXISTS tl_intervals_now ON {tl_intervals} (treaty, kind, since) WHERE known_to IS NULL")]
+
+    def read_index_statements(self) -> list[str]:
+        """Indexes only queries need: a rebuild creates them after loading, which is faster."""
+        return [
             self.q("CREATE UNIQUE INDEX IF NOT EXISTS tl_records_id ON {tl_records} (id)"),
             self.q("CREATE INDEX IF NOT EXISTS tl_records_state ON {tl_records} (treaty, state, sequence)"),
-            self.q(
-                f"CREATE TABLE IF NOT EXISTS {{tl_intervals}} (treaty TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, "
-                f"since {d} NOT NULL, until {d}, known_from {s} NOT NULL, known_to {s}, digest TEXT NOT NULL, doc TEXT NOT NULL)"
-            ),
-            self.q("CREATE INDEX IF NOT EXISTS tl_intervals_now ON {tl_intervals} (treaty, kind, since) WHERE known_to IS NULL"),
             self.q("CREATE INDEX IF NOT EXISTS tl_intervals_known ON {tl_intervals} (treaty, kind, since, known_from)"),
-            self.q("CREATE INDEX IF NOT EXISTS tl_intervals_digest ON {tl_intervals} (treaty, digest) WHERE known_to IS NULL"),
-            # Not views (never dropped by a rebuild): API keys and idempotent responses.
+        ]
+
+    def access_statements(self) -> list[str]:
+        """Tables that are not views (never dropped by a rebuild): API keys and idempotent responses."""
+        s = self.stamp_type
+        return [
             self.q(
                 f"CREATE TABLE IF NOT EXISTS {{api_keys}} (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, "
                 f"secret_hash TEXT NOT NULL, created_at {s} NOT NULL, revoked_at {s})"
@@ -162,90 +262,102 @@ class LedgerView(TrackingRecorder):
         """Store registrations, recorded events and their row changes, and the tracking record, atomically."""
         with self.cursor(commit=True) as c:
             self.write_tracking(c, tracking, previous)
-            changes: list[Change] = []
-            for item in items:
-                if isinstance(item, Registration):
-                    self.write_changes(c, changes)
-                    changes = []
-                    c.execute(self.q("INSERT INTO {tl_treaties} VALUES (?, ?, ?, ?)"),
-                              (item.treaty, item.uuid, json.dumps(item.rules.to_json()), json.dumps(to_json_value(item.doc))))
-                    self._insert_rows(c, item.treaty, item.rows, item.recorded_at)
-                else:
-                    changes.append(item)
-            self.write_changes(c, changes)
+            # Only the writer that moved the tracking record gets here, so ids cannot collide.
+            self.write_rows(c, BatchRows.of(items, itertools.count(self._max_row_id(c) + 1), self.day, self.stamp))
 
-    def write_changes(self, c: Any, changes: Sequence[Change]) -> None:
-        """Store ``changes`` in the transaction of ``c``."""
-        if not changes:
-            return
-        c.executemany(
-            self.q("INSERT INTO {tl_records} VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-            [
-                (r.treaty, r.sequence, r.id, r.type, self.day(r.date), r.state, self.stamp(r.recorded_at), json.dumps(r.to_json()))
-                for r in (change.record for change in changes)
-            ],
-        )
-        # Rows started and ended within this batch are inserted with both recorded-time bounds;
-        # rows started before it are closed with an UPDATE.
-        open_rows: dict[tuple[str, str], list[Any]] = {}
-        inserts: list[list[Any]] = []
-        closes: list[tuple[Any, str, str]] = []
-        for change in changes:
-            stamp = self.stamp(change.record.recorded_at)
-            treaty = change.record.treaty
-            for row in change.ended:
-                key = (treaty, row.digest)
-                pending = open_rows.pop(key, None)
-                if pending is not None:
-                    pending[6] = stamp
-                else:
-                    closes.append((stamp, treaty, key[1]))
-            for row in change.started:
-                digest = row.digest
-                entry = [treaty, row.kind, row.key, self.day(row.since or _BEGINNING), self.day(row.until), stamp, None, digest, row.text]
-                open_rows[(treaty, digest)] = entry
-                inserts.append(entry)
-        if closes:
-            c.executemany(self.q("UPDATE {tl_intervals} SET known_to = ? WHERE treaty = ? AND digest = ? AND known_to IS NULL"), closes)
-        if inserts:
-            c.executemany(self.q("INSERT INTO {tl_intervals} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"), [tuple(e) for e in inserts])
+    @staticmethod
+    def check_closed(closed: int, expected: int) -> None:
+        """Fail the batch unless every row it ends was open: otherwise the rows it was computed from are not the stored ones."""
+        if closed != expected:
+            raise IntegrityError(
+                f"the views changed under this process (closed {closed} of {expected} rows): it reloads them and tries again"
+            )
 
-    def _insert_rows(self, c: Any, treaty: str, rows: Iterable[Interval], recorded_at: datetime) -> None:
-        c.executemany(
-            self.q("INSERT INTO {tl_intervals} VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)"),
-            [
-                (treaty, row.kind, row.key, self.day(row.since or _BEGINNING), self.day(row.until), self.stamp(recorded_at), row.digest, row.text)
-                for row in rows
-            ],
-        )
+    @staticmethod
+    def rowcount(c: Any) -> int:
+        """How many rows the last statement on ``c`` changed."""
+        return int(c.rowcount)
 
-    def stamp(self, moment: datetime) -> Any:
+    def max_row_id(self) -> int:
+        """The highest interval row id stored (0 when there is none)."""
+        with self.cursor(commit=False) as c:
+            return self._max_row_id(c)
+
+    def _max_row_id(self, c: Any) -> int:
+        c.execute(self.q("SELECT COALESCE(MAX(id), 0) AS top FROM {tl_intervals}"))
+        return int(c.fetchone()["top"])
+
+    def write_prepared(self, rows: BatchRows, tracking: Tracking, previous: int | None) -> None:
+        """Store rows prepared elsewhere (with their ids) and the tracking record, atomically (for a rebuild)."""
+        with self.cursor(commit=True) as c:
+            self.relax_durability(c)
+            self.write_tracking(c, tracking, previous)
+            self.write_rows(c, rows)
+
+    def relax_durability(self, c: Any) -> None:
+        """Let this transaction commit before its log reaches the disk (a crash may undo it, whole)."""
+
+    def write_rows(self, c: Any, rows: BatchRows) -> None:
+        """Store a batch's rows in the transaction of ``c``."""
+        if rows.treaties:
+            c.executemany(self.q("INSERT INTO {tl_treaties} VALUES (?, ?, ?, ?)"), rows.treaties)
+        if rows.records:
+            c.executemany(self.q("INSERT INTO {tl_records} VALUES (?, ?, ?, ?, ?, ?, ?, ?)"), rows.records)
+        if rows.closes:
+            c.executemany(self.q("UPDATE {tl_intervals} SET known_to = ? WHERE id = ? AND known_to IS NULL"), rows.closes)
+            self.check_closed(self.rowcount(c), len(rows.closes))
+        if rows.inserts:
+            c.executemany(self.q("INSERT INTO {tl_intervals} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows.inserts)
+
+    @staticmethod
+    def stamp(moment: datetime) -> Any:
         """A recorded time as this backend stores it."""
         return _stamp(moment)
 
-    def day(self, value: date | None) -> Any:
+    @staticmethod
+    def day(value: date | None) -> Any:
         """A date as this backend stores it."""
         return None if value is None else value.isoformat()
 
-    def drop_views(self) -> None:
-        """Drop the view's tables and forget what it tracked (for a rebuild)."""
+    def drop_views(self, application_name: str, *, apply_index: bool = True) -> None:
+        """Drop the view's tables and forget what it tracked of ``application_name`` (for a rebuild).
+
+        The tables come back empty, without the indexes only queries need (and, unless
+        ``apply_index``, without the one applying events needs): load them, then call
+        :meth:`create_indexes`. (Opening the view creates any that are missing.)
+        """
         with self.cursor(commit=True) as c:
             for statement in self.drop_statements():
                 c.execute(statement)
-            self.forget_tracking(c)
-            for statement in self.view_statements():
+            # Only this application's row: eventsourcing keeps a marker row in the same table.
+            c.execute(self.q(f"DELETE FROM {self.tracking_table()} WHERE application_name = ?"), (application_name,))
+            for statement in self.table_statements():
+                c.execute(statement)
+            if apply_index:
+                for statement in self.apply_index_statements():
+                    c.execute(statement)
+
+    def create_indexes(self) -> None:
+        """Create the indexes missing after a rebuild has loaded the tables."""
+        with self.cursor(commit=True) as c:
+            for statement in (*self.apply_index_statements(), *self.read_index_statements()):
                 c.execute(statement)
 
+    def is_stale(self) -> bool:
+        """Whether the interval table was laid out by an older version (the views must be rebuilt)."""
+        columns = self.columns("tl_intervals")
+        return bool(columns) and columns != list(INTERVAL_COLUMNS)
+
     @abstractmethod
-    def forget_tracking(self, cursor: Any) -> None:
-        """Delete the tracking records (for a rebuild)."""
+    def columns(self, table: str) -> list[str]:
+        """The columns of view table ``table``, in order (empty when it does not exist)."""
 
     # -- reading -------------------------------------------------------------------------------
 
     def rows_on(self, treaty: str, day: date, known_at: datetime | None, kinds: Sequence[str]) -> list[Interval]:
         """The rows of ``kinds`` holding on ``day``, as the ledger knew them at ``known_at`` (now when ``None``)."""
         marks = ", ".join("?" for _ in kinds)
-        statement = f"SELECT kind, key, since, until, doc, digest FROM {{tl_intervals}} WHERE treaty = ? AND kind IN ({marks}) AND since <= ? AND (until IS NULL OR until > ?) "
+        statement = f"SELECT id, kind, key, since, until, doc FROM {{tl_intervals}} WHERE treaty = ? AND kind IN ({marks}) AND since <= ? AND (until IS NULL OR until > ?) "
         params: list[Any] = [treaty, *kinds, self.day(day), self.day(day)]
         if known_at is None:
             statement += "AND known_to IS NULL"
@@ -258,12 +370,12 @@ class LedgerView(TrackingRecorder):
 
     @staticmethod
     def _interval(row: Any) -> Interval:
-        return Interval(row["kind"], row["key"], _date(row["since"]), _date(row["until"]), json.loads(row["doc"]), row["digest"], row["doc"])
+        return Interval(row["kind"], row["key"], _date(row["since"]), _date(row["until"]), json.loads(row["doc"]), row["id"], row["doc"])
 
     def current_rows(self, treaty: str) -> list[Interval]:
         """Every row the view currently holds for ``treaty``."""
         with self.cursor(commit=False) as c:
-            c.execute(self.q("SELECT kind, key, since, until, doc, digest FROM {tl_intervals} WHERE treaty = ? AND known_to IS NULL"), (treaty,))
+            c.execute(self.q("SELECT id, kind, key, since, until, doc FROM {tl_intervals} WHERE treaty = ? AND known_to IS NULL"), (treaty,))
             return [self._interval(row) for row in c.fetchall()]
 
     def treaty_row(self, treaty: str | None = None, *, uuid: str | None = None) -> TreatyRow | None:
@@ -330,11 +442,7 @@ class LedgerView(TrackingRecorder):
 
 def record_from_json(body: dict[str, Any]) -> Record:
     """A :class:`Record` from the JSON the API answers with (``Record.to_json``)."""
-    from domain.events import EVENT_TYPES, normalise_fields
-    from domain.sources import normalise_source
-
-    known = {"id", "treaty", "sequence", "type", "date", "source", "recorded_at", "prev_hash", "hash"}
-    fields = {k: v for k, v in body.items() if k not in known}
+    fields = {k: v for k, v in body.items() if k not in ("type", "date", "source", *LEDGER_FIELDS)}
     spec = EVENT_TYPES[body["type"]]
     return Record(
         id=body["id"],
@@ -368,8 +476,14 @@ class SQLiteLedgerView(LedgerView, SQLiteTrackingRecorder):
     def tracking_table(self) -> str:
         return "tracking"
 
-    def forget_tracking(self, cursor: Any) -> None:
-        cursor.execute("DELETE FROM tracking")
+    @staticmethod
+    def rowcount(c: Any) -> int:
+        return int(c.sqlite_cursor.rowcount)  # eventsourcing's SQLiteCursor wraps sqlite3's
+
+    def columns(self, table: str) -> list[str]:
+        with self.cursor(commit=False) as c:
+            c.execute(f"PRAGMA table_info({table})")
+            return [row["name"] for row in c.fetchall()]
 
 
 class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
@@ -378,11 +492,11 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
     placeholder = "%s"
     date_type = "DATE"
     stamp_type = "TIMESTAMPTZ"
+    row_id_type = "BIGINT"
+    copies_packed_rows = True
 
     def __init__(self, datastore: Any, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
-        from psycopg.sql import SQL
-
         self.sql_create_statements.extend(SQL(s).format() for s in self.view_statements())
 
     def table(self, name: str) -> str:
@@ -396,11 +510,42 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
     def tracking_table(self) -> str:
         return f'"{self.datastore.schema}"."{self.tracking_table_name}"'
 
-    def forget_tracking(self, cursor: Any) -> None:
-        cursor.execute(f"DELETE FROM {self.tracking_table()}")
+    def columns(self, table: str) -> list[str]:
+        with self.cursor(commit=False) as c:
+            c.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+                      "ORDER BY ordinal_position", (self.datastore.schema, table))
+            return [row["column_name"] for row in c.fetchall()]
 
-    def stamp(self, moment: datetime) -> Any:
+    @staticmethod
+    def stamp(moment: datetime) -> Any:
         return moment
 
-    def day(self, value: date | None) -> Any:
+    @staticmethod
+    def day(value: date | None) -> Any:
         return value
+
+    def relax_durability(self, c: Any) -> None:
+        c.execute("SET LOCAL synchronous_commit = off")
+
+    def write_rows(self, c: Any, rows: BatchRows) -> None:
+        """COPY the new rows and close the ended ones with one UPDATE: far fewer round trips than row by row."""
+        if rows.treaties:
+            c.executemany(self.q("INSERT INTO {tl_treaties} VALUES (?, ?, ?, ?)"), rows.treaties)
+        if rows.records or rows.packed_records:
+            with c.copy(self.q("COPY {tl_records} (treaty, sequence, id, type, date, state, recorded_at, body) FROM STDIN")) as copy:
+                for record in rows.records:
+                    copy.write_row(record)
+                copy.write(rows.packed_records)
+        if rows.closes:
+            known_to, ids = zip(*rows.closes, strict=True)
+            c.execute(
+                self.q("UPDATE {tl_intervals} AS t SET known_to = v.known_to "
+                       "FROM unnest(?::timestamptz[], ?::bigint[]) AS v(known_to, id) WHERE t.id = v.id AND t.known_to IS NULL"),
+                (list(known_to), list(ids)),
+            )
+            self.check_closed(c.rowcount, len(rows.closes))
+        if rows.inserts or rows.packed_inserts:
+            with c.copy(self.q(f"COPY {{tl_intervals}} ({', '.join(INTERVAL_COLUMNS)}) FROM STDIN")) as copy:
+                for row in rows.inserts:
+                    copy.write_row(row)
+                copy.write(rows.packed_inserts)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -41,30 +43,44 @@ DatabaseOption = Annotated[
 ]
 
 
-def open_ledger_or_exit(database: str) -> Ledger:
+@contextmanager
+def exit_on_ledger_error(suffix: str = "") -> Iterator[None]:
+    """Turn a ledger error into its message on standard error and exit status 2."""
     try:
-        return open_ledger(database)
+        yield
     except LedgerError as error:
-        errors.print(f"[red]error:[/red] {error}")
+        errors.print(f"[red]error:[/red] {error}{suffix}")
         raise typer.Exit(2) from None
+
+
+def open_ledger_or_exit(database: str) -> Ledger:
+    """The ledger in ``database``, or exit 2 with the reason."""
+    with exit_on_ledger_error():
+        return open_ledger(database)
 
 
 def open_services_or_exit(database: str) -> Services:
-    try:
+    """The ledger and its views in ``database`` (not yet caught up), or exit 2 with the reason."""
+    with exit_on_ledger_error():
         return open_services(database, catch_up=False)
-    except LedgerError as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
 
 
-def catch_up_with_progress(services: Services, *, label: str) -> int:
-    """Catch the views up, with a progress bar over the events still to apply."""
-    tracked = services.read.view.max_tracking_id(APPLICATION_NAME) or 0
+def catch_up_with_progress(services: Services, *, label: str, rebuild: bool = False, workers: int | None = None) -> int:
+    """Catch the views up (or, with ``rebuild``, build them afresh), with a progress bar over the events to apply."""
+    tracked = 0 if rebuild else services.read.view.max_tracking_id(APPLICATION_NAME) or 0
     total = max((services.ledger.recorder.max_notification_id() or 0) - tracked, 0)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("events"),
         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=errors, transient=False, disable=total == 0,
     ) as progress:
         task = progress.add_task(label, total=total)
-        return services.read.projection.catch_up(services.ledger, progress=lambda n: progress.advance(task, n))
+        if not rebuild:
+            return services.read.projection.catch_up(services.ledger, progress=lambda n: progress.advance(task, n))
+        applied = services.rebuild_views(
+            workers=workers,
+            progress=lambda n: progress.advance(task, n),
+            indexing=lambda: progress.update(task, description=f"{label} (creating indexes)"),
+        )
+        progress.update(task, description=label)
+        return applied
 

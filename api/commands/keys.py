@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Annotated
 
 import typer
@@ -13,9 +14,9 @@ from api.commands.base import (
     app,
     console,
     errors,
+    exit_on_ledger_error,
     open_services_or_exit,
 )
-from domain.errors import LedgerError
 from projections.access import KeyStore
 from projections.store import DEFAULT_DATABASE
 
@@ -31,13 +32,8 @@ def keys_create(
 ) -> None:
     """Create a key and print its secret, once, on its own line (it cannot be shown again)."""
     services = open_services_or_exit(database)
-    try:
+    with closing(services), exit_on_ledger_error():
         key, secret = KeyStore(services.read.view).create(name, role)
-    except LedgerError as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
-    finally:
-        services.close()
     errors.print(f"created key {key.id} ({key.name}, {key.role}); the secret below is shown once:")
     print(secret)
 
@@ -61,12 +57,7 @@ def keys_list(database: DatabaseOption = DEFAULT_DATABASE) -> None:
 def keys_revoke(key: Annotated[str, typer.Argument(help="The key's id (or its name, if unique).")], database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """Revoke a key: requests with it get 401 from now on."""
     services = open_services_or_exit(database)
-    try:
+    with closing(services), exit_on_ledger_error():
         revoked = KeyStore(services.read.view).revoke(key)
-    except LedgerError as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
-    finally:
-        services.close()
     console.print(f"revoked key {revoked.id} ({revoked.name})")
 

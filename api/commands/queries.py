@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import closing
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -15,26 +16,25 @@ from api.commands.base import (
     DatabaseOption,
     app,
     console,
-    errors,
+    exit_on_ledger_error,
     open_services_or_exit,
 )
 from domain.dates import parse_date, parse_timestamp
-from domain.errors import LedgerError
 from domain.states import state_name
 from projections.bootstrap import Services
 from projections.store import DEFAULT_DATABASE
 
 
-def _query(database: str, ask: Callable[[Services], dict[str, Any]]) -> dict[str, Any]:
+def _query(database: str, as_json: bool, ask: Callable[[Services], dict[str, Any]]) -> dict[str, Any] | None:
+    """The answer ``ask`` gives on fresh views; with ``as_json``, print it as the API returns it (and give ``None``)."""
     services = open_services_or_exit(database)
-    try:
+    with closing(services), exit_on_ledger_error():
         services.read.refresh()
-        return ask(services)
-    except LedgerError as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
-    finally:
-        services.close()
+        answer = ask(services)
+    if as_json:
+        console.print_json(json.dumps(answer))
+        return None
+    return answer
 
 
 def _day(value: str | None, field: str = "as_of") -> date:
@@ -54,9 +54,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON the API
 def membership(treaty: str, as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
                database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """Who is a party, signatory, contracting, withdrawing or withdrawn on a date."""
-    answer = _query(database, lambda s: s.read.membership_as_of(treaty, _day(as_of), _moment(known_at)))
-    if as_json:
-        console.print_json(json.dumps(answer))
+    answer = _query(database, as_json, lambda s: s.read.membership_as_of(treaty, _day(as_of), _moment(known_at)))
+    if answer is None:
         return
     status = "in force" if answer["in_force"] else answer["phase"].replace("_", " ")
     console.print(f"[bold]{answer['treaty']}[/bold] as of {answer['as_of']}: {status}, {len(answer['parties'])} States Parties")
@@ -80,12 +79,12 @@ def state(treaty: str, code: Annotated[str, typer.Argument(metavar="STATE", help
           as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
           database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """One state's status on a date, and the events behind it."""
-    answer = _query(database, lambda s: s.read.state_as_of(treaty, code, _day(as_of), _moment(known_at)))
-    if as_json:
-        console.print_json(json.dumps(answer))
+    answer = _query(database, as_json, lambda s: s.read.state_as_of(treaty, code, _day(as_of), _moment(known_at)))
+    if answer is None:
         return
     console.print(f"{answer['state']} ({state_name(answer['state'])}) in {answer['treaty']} as of {answer['as_of']}: "
-                  f"[bold]{answer['status']}[/bold] since {answer['since']}"
+                  f"[bold]{answer['status']}[/bold]"
+                  + (f" since {answer['since']}" if answer.get("since") else "")
                   + (f", effective {answer['effective_on']}" if answer.get("effective_on") else ""))
     console.print(f"events: {', '.join(answer['events'])}")
 
@@ -94,9 +93,8 @@ def state(treaty: str, code: Annotated[str, typer.Argument(metavar="STATE", help
 def compliance(treaty: str, as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
                database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """Restrictions in force, allegations and their standing, denied flights on a date."""
-    answer = _query(database, lambda s: s.read.compliance_as_of(treaty, _day(as_of), _moment(known_at)))
-    if as_json:
-        console.print_json(json.dumps(answer))
+    answer = _query(database, as_json, lambda s: s.read.compliance_as_of(treaty, _day(as_of), _moment(known_at)))
+    if answer is None:
         return
     console.print(f"[bold]{answer['treaty']}[/bold] compliance as of {answer['as_of']}")
     table = Table("by", "area", "kind", "detail", "towards", "since", title="restrictions in force")
@@ -120,9 +118,8 @@ def changes(treaty: str, from_: Annotated[str, typer.Option("--from", help="Star
             to: Annotated[str, typer.Option("--to", help="End date (inclusive).")], known_at: KnownAtOption = None,
             as_json: JsonOption = False, database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """What changed between two dates, and the events behind it."""
-    answer = _query(database, lambda s: s.read.changes_between(treaty, _day(from_, "from"), _day(to, "to"), _moment(known_at)))
-    if as_json:
-        console.print_json(json.dumps(answer))
+    answer = _query(database, as_json, lambda s: s.read.changes_between(treaty, _day(from_, "from"), _day(to, "to"), _moment(known_at)))
+    if answer is None:
         return
     console.print(f"[bold]{answer['treaty']}[/bold] from {answer['from']} to {answer['to']}: "
                   f"joined {', '.join(answer['joined']) or 'none'}; left {', '.join(answer['left']) or 'none'}")
@@ -138,10 +135,9 @@ def events(treaty: str, state: Annotated[str | None, typer.Option(help="Only thi
            known_at: KnownAtOption = None, limit: Annotated[int, typer.Option(min=1)] = 1000,
            as_json: JsonOption = False, database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """The audit history in recorded order."""
-    answer = _query(database, lambda s: {"treaty": treaty, "events": [r.to_json() for r in s.read.events(
+    answer = _query(database, as_json, lambda s: {"treaty": treaty, "events": [r.to_json() for r in s.read.events(
         treaty, state=state, types=type_, known_at=_moment(known_at), limit=limit).events]})
-    if as_json:
-        console.print_json(json.dumps(answer))
+    if answer is None:
         return
     table = Table("seq", "date", "type", "state", "source", "id")
     for e in answer["events"]:

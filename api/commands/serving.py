@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated
 
@@ -15,10 +16,9 @@ from api.commands.base import (
     app,
     catch_up_with_progress,
     console,
-    errors,
+    exit_on_ledger_error,
     open_services_or_exit,
 )
-from domain.errors import LedgerError
 from projections.dataset import import_file
 from projections.store import DEFAULT_DATABASE, parse_database_url
 
@@ -56,17 +56,12 @@ def demo(
 ) -> None:
     """The main job: the Open Skies Treaty in a local store, served on http://127.0.0.1:8000."""
     services = open_services_or_exit(database)
-    try:
+    with closing(services), exit_on_ledger_error():
         if services.read.view.treaty_row("open-skies") is None:
             console.print("importing the Open Skies Treaty dataset ...")
             report = import_file(services.ledger, _dataset("open-skies.yaml"))
             console.print(f"recorded {report.recorded} events")
         catch_up_with_progress(services, label="updating views")
-    except LedgerError as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
-    finally:
-        services.close()
     base = f"http://{host}:{port}"
     print(f"""
 Treaty Ledger is serving the Open Skies Treaty from {parse_database_url(database).redacted()}

@@ -11,7 +11,13 @@ from fastapi.responses import JSONResponse
 from api.dependencies import ReaderKey, ServicesDep, WriterKey
 from api.routers.params import KnownAt, as_of_date, known_at_moment
 from api.routers.treaties import ERRORS
-from api.schemas import ErrorPublic, EventCreate, EventHistoryPublic, EventPagePublic, EventPublic
+from api.schemas import (
+    ErrorPublic,
+    EventCreate,
+    EventHistoryPublic,
+    EventPagePublic,
+    EventPublic,
+)
 from domain.errors import InvalidInput
 from domain.events import EVENT_TYPES
 from projections.access import IdempotencyStore

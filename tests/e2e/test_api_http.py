@@ -40,9 +40,11 @@ class Api:
 def running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str, str]]:
     """One server per store for this module, with a writer key and a reader key."""
     if request.param == "postgres":
-        from tests.conftest import require_postgres, postgres_base_url
-        import psycopg
         from uuid import uuid4
+
+        import psycopg
+
+        from tests.conftest import postgres_base_url, require_postgres
 
         require_postgres()
         schema = f"test_{uuid4().hex[:12]}"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from domain.errors import EventNotFound, TreatyNotFound
 from projections.bootstrap import Services, open_ledger, open_services
 from projections.projection import APPLICATION_NAME
+from projections.rebuild import RebuildFailed
 from projections.replay import membership_by_replay
 from projections.views import LedgerView
 from tests.integration.helpers import execute
@@ -35,12 +37,26 @@ def open_skies(services: Services) -> None:
         services.record_event("open-skies", body)
 
 
+def inf_treaty(services: Services, between: Callable[[], object] = lambda: None) -> None:
+    """A second treaty, three events (``between`` runs after each: to interleave another treaty's)."""
+    services.register_treaty({"id": "inf", "title": "INF Treaty", "rules": {"withdrawal_notice": "P6M"}, "source": SOURCE})
+    for body in (ratified("USA", "1988-05-27"), ratified("RUS", "1988-05-28"), notified("USA", "2019-02-02")):
+        services.record_event("inf", body)
+        between()
+
+
 def all_rows(url: str) -> list[tuple[Any, ...]]:
     return sorted(
         tuple(str(v) for v in row)
-        for row in execute(url, "SELECT treaty, kind, key, since, until, known_from, known_to, doc FROM tl_intervals".replace(
-            "tl_intervals", "{events}").replace("{events}", _intervals(url)))
+        for row in execute(url, f"SELECT treaty, kind, key, since, until, known_from, known_to, doc FROM {_intervals(url)}")
     )
+
+
+def index_names(url: str) -> list[str]:
+    if url.startswith("sqlite"):
+        return [name for (name,) in execute(url, "SELECT name FROM sqlite_master WHERE type = 'index'")]
+    schema = url.rsplit("schema=", 1)[1]
+    return [name for (name,) in execute(url, "SELECT indexname FROM pg_indexes WHERE schemaname = ?", (schema,))]
 
 
 def _intervals(url: str) -> str:
@@ -88,18 +104,153 @@ class TestReadAfterWrite:
         assert [r.type for r in services.read.events("open-skies", state="USA").events] == ["signed", "ratified", "withdrawal_notified"]
 
 
-class TestRebuild:
-    def test_a_rebuilt_view_answers_exactly_as_the_incrementally_built_one(self, services: Services, database_url: str) -> None:
+def rebuild(database_url: str, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "api", "rebuild", "--database", database_url, *options],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+class TestCommandLine:
+    def test_state_says_since_when_only_for_a_state_with_standing(self, services: Services, database_url: str) -> None:
         open_skies(services)
+
+        def state(code: str) -> str:
+            result = subprocess.run([sys.executable, "-m", "api", "state", "open-skies", code, "--as-of", "2020-06-01",
+                                     "--database", database_url], capture_output=True, text=True, timeout=120, check=False)
+            assert result.returncode == 0, result.stderr
+            return " ".join(result.stdout.split())
+
+        assert "withdrawing since 2020-05-22, effective 2020-11-22" in state("USA")
+        assert "as of 2020-06-01: none" in state("FRA") and "since" not in state("FRA")
+
+
+class TestRebuild:
+    @pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["in-process", "two-workers"])
+    def test_a_rebuilt_view_answers_exactly_as_the_incrementally_built_one(
+            self, services: Services, database_url: str, workers: list[str]) -> None:
+        open_skies(services)
+        services.register_treaty({"id": "inf", "title": "INF Treaty", "rules": {"withdrawal_notice": "P6M"}, "source": SOURCE})
+        services.record_event("inf", ratified("USA", "1988-05-27"))
         finland = services.ledger.list_events("open-skies")[5]
         services.record_event("open-skies", event("correction", corrects=finland.id, changes={"date": "2002-12-12"}))
-        services.record_event("open-skies", event("restriction_imposed", "2015-06-05", "RUS", area="Kaliningrad", kind="distance", detail="500 km"))
+        services.record_event("open-skies", event("restriction_imposed", "2015-06-05", "RUS", area="Kaliningrad", kind="distance",
+                                                  detail="500 km\tmaximum \\ \"flight\" distance\nover Kaliningrad"))
+        services.record_event("inf", notified("USA", "2019-02-02"))
         incremental = all_rows(database_url)
-        result = subprocess.run([sys.executable, "-m", "api", "rebuild", "--database", database_url],
-                                capture_output=True, text=True, timeout=120, check=False)
+        result = rebuild(database_url, *workers)
         assert result.returncode == 0, result.stderr
-        assert "rebuilt the views from 11 events" in result.stdout
+        assert "rebuilt the views from 14 events" in result.stdout
         assert all_rows(database_url) == incremental
+        assert services.read.refresh() == 0
+
+    def test_an_in_process_rebuild_reloads_evicted_treaties_only_after_the_pending_write(
+            self, services: Services, database_url: str) -> None:
+        open_skies(services)
+        inf_treaty(services, between=lambda: services.record_event(
+            "open-skies", event("statement", "2019-03-01", "RUS", summary="a statement")))
+        incremental = all_rows(database_url)
+        projection = services.read.projection
+        projection.rebuild_batch_size = 2  # every other event is in a new batch, written while the next is folded
+        projection.max_cached_treaties = 1  # and the treaty it needs was evicted meanwhile
+        assert services.rebuild_views(workers=0) == 16
+        assert all_rows(database_url) == incremental
+
+    def test_a_parallel_rebuild_window_by_window_then_recording_goes_on_as_before(
+            self, services: Services, database_url: str) -> None:
+        open_skies(services)
+        inf_treaty(services)
+        incremental = all_rows(database_url)
+        services.read.projection.rebuild_batch_size = 2  # rows started in one window are closed by id in later ones
+        assert services.rebuild_views(workers=2) == 13
+        assert all_rows(database_url) == incremental
+        services.record_event("open-skies", event("withdrawal_rescinded", "2020-08-01", "USA"))
+        services.record_event("inf", notified("RUS", "2019-03-04"))
+        for treaty, day in (("open-skies", date(2020, 9, 1)), ("inf", date(2019, 9, 4))):
+            aggregate = services.ledger.treaty(treaty)
+            assert services.read.membership_as_of(treaty, day) == membership_by_replay(treaty, aggregate.rules, aggregate.records, day)
+
+    def test_a_process_left_running_through_a_rebuild_elsewhere_reads_the_new_views_back(self, database_url: str) -> None:
+        with closing(open_services(database_url)) as running, closing(open_services(database_url)) as other:
+            open_skies(running)
+            running.read.membership_as_of("open-skies", date(2020, 6, 1))  # its cache now holds the treaty's rows
+            other.rebuild_views(workers=0)
+            running.record_event("open-skies", event("withdrawal_rescinded", "2020-08-01", "USA"))
+            aggregate = running.ledger.treaty("open-skies")
+            for day in (date(2020, 6, 1), date(2020, 9, 1), date(2021, 1, 1)):
+                assert running.read.membership_as_of("open-skies", day) == membership_by_replay(
+                    "open-skies", aggregate.rules, aggregate.records, day)
+            assert running.read.membership_as_of("open-skies", date(2021, 1, 1))["parties"] == ["FIN", "RUS", "USA"]
+
+    def test_rebuilding_again_and_again_keeps_the_store_openable(self, database_url: str) -> None:
+        with closing(open_services(database_url)) as services:
+            open_skies(services)
+            expected = services.read.membership_as_of("open-skies", date(2020, 6, 1))
+        for _ in range(3):
+            with closing(open_services(database_url)) as services:
+                services.rebuild_views(workers=0)
+        with closing(open_services(database_url)) as services:
+            assert services.read.membership_as_of("open-skies", date(2020, 6, 1)) == expected
+
+    def test_a_store_whose_tracking_marker_an_earlier_version_deleted_opens(self, database_url: str) -> None:
+        with closing(open_services(database_url)) as services:
+            open_skies(services)
+            expected = services.read.membership_as_of("open-skies", date(2020, 6, 1))
+        # What rebuilds before this version left after two rounds: no marker row, and the backup
+        # eventsourcing made the first time it took the table for an old one.
+        if database_url.startswith("sqlite"):
+            tracking, backup = "tracking", "old1_tracking"
+        else:
+            schema = database_url.rsplit("schema=", 1)[1]
+            tracking, backup = f'"{schema}".treaty_views_tracking', f'"{schema}".bkup1_treaty_views_tracking'
+        execute(database_url, f"DELETE FROM {tracking} WHERE application_name = '__migration__'")
+        execute(database_url, f"CREATE TABLE {backup} (application_name TEXT, notification_id INTEGER)")
+        with closing(open_services(database_url)) as services:
+            assert services.read.membership_as_of("open-skies", date(2020, 6, 1)) == expected
+
+    def test_a_failing_rebuild_worker_leaves_the_views_at_the_last_window_written(self, services: Services, database_url: str) -> None:
+        open_skies(services)
+        stray = "6f1c1f4e-0000-4000-8000-0000000000ff"
+        execute(database_url, "INSERT INTO {events} (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)",
+                (stray, 1, "nowhere:Missing", b"{}"))
+        services.read.projection.rebuild_batch_size = 2
+        with pytest.raises(RebuildFailed, match="rebuild worker treaty-ledger-rebuild-.* failed: .*nowhere"):
+            services.rebuild_views(workers=2)
+        assert services.read.view.max_tracking_id(APPLICATION_NAME) == 8  # notifications 9 and 10 (the stray) are not applied
+
+    def test_a_failing_rebuild_worker_stops_the_rebuild_and_names_the_cause(self, services: Services, database_url: str) -> None:
+        open_skies(services)
+        stray = "6f1c1f4e-0000-4000-8000-0000000000ff"
+        execute(database_url, "INSERT INTO {events} (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)",
+                (stray, 1, "nowhere:Missing", b"{}"))
+        result = rebuild(database_url, "--workers", "2")
+        assert result.returncode == 2
+        assert "rebuild worker treaty-ledger-rebuild-" in result.stderr and "nowhere" in result.stderr
+
+    def test_a_rebuild_loads_the_tables_first_and_then_creates_the_indexes_queries_need(
+            self, services: Services, database_url: str) -> None:
+        open_skies(services)
+        view = services.read.view
+        created: list[list[str]] = []
+
+        def indexing() -> None:
+            created.append(index_names(database_url))
+
+        assert services.read.projection.rebuild(services.ledger, indexing=indexing) == 9
+        assert not {"tl_records_id", "tl_records_state", "tl_intervals_known"} & set(created[0])
+        assert {"tl_records_id", "tl_records_state", "tl_intervals_known", "tl_intervals_now"} <= set(index_names(database_url))
+        assert view.max_tracking_id(APPLICATION_NAME) == services.ledger.recorder.max_notification_id()
+        assert services.read.membership_as_of("open-skies", date(2020, 6, 1))["parties"] == ["FIN", "RUS", "USA"]
+
+    def test_views_laid_out_by_an_older_version_are_rebuilt_when_opened(self, database_url: str) -> None:
+        with closing(open_services(database_url)) as services:
+            open_skies(services)
+            expected = services.read.membership_as_of("open-skies", date(2020, 6, 1))
+        table = _intervals(database_url)
+        execute(database_url, f"DROP TABLE {table}")
+        execute(database_url, f"CREATE TABLE {table} (treaty TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, since TEXT NOT NULL, "
+                              "until TEXT, known_from TEXT NOT NULL, known_to TEXT, digest TEXT NOT NULL, doc TEXT NOT NULL)")
+        with closing(open_services(database_url)) as services:
+            assert services.read.membership_as_of("open-skies", date(2020, 6, 1)) == expected
+            assert len(all_rows(database_url)) > 0
 
     def test_a_crash_mid_batch_applies_nothing_and_the_next_catch_up_applies_everything_once(self, database_url: str) -> None:
         writer = open_ledger(database_url)
@@ -108,18 +259,18 @@ class TestRebuild:
             writer.record_event("open-skies", body)
         services = open_services(database_url, catch_up=False)
         view = services.read.view
-        original = LedgerView.write_changes
+        original = type(view).write_rows
 
-        def crash(self: LedgerView, c: Any, changes: Any) -> None:
-            original(self, c, changes)
+        def crash(self: LedgerView, c: Any, rows: Any) -> None:
+            original(self, c, rows)
             raise RuntimeError("power cut")
 
-        LedgerView.write_changes = crash  # type: ignore[method-assign]
+        type(view).write_rows = crash  # type: ignore[method-assign]
         try:
             with pytest.raises(RuntimeError, match="power cut"):
                 services.read.refresh()
         finally:
-            LedgerView.write_changes = original  # type: ignore[method-assign]
+            type(view).write_rows = original  # type: ignore[method-assign]
         assert view.max_tracking_id(APPLICATION_NAME) is None
         assert view.treaty_row("open-skies") is None
         assert services.read.refresh() == 4

@@ -14,7 +14,11 @@ from hypothesis import strategies as st
 from domain.errors import LedgerError
 from domain.records import Record
 from projections.bootstrap import Services, open_services
-from projections.replay import compliance_by_replay, membership_by_replay, state_by_replay
+from projections.replay import (
+    compliance_by_replay,
+    membership_by_replay,
+    state_by_replay,
+)
 from tests.scenario import SOURCE
 
 STATES = ("USA", "RUS", "GBR", "FIN", "GEO", "CSHH")

@@ -2,7 +2,15 @@
 
 import pytest
 
-from domain.errors import InvalidDate, InvalidInput, MissingSource, TreatyAlreadyExists, TreatyNotFound, UnknownEventType, UnknownState
+from domain.errors import (
+    InvalidDate,
+    InvalidInput,
+    MissingSource,
+    TreatyAlreadyExists,
+    TreatyNotFound,
+    UnknownEventType,
+    UnknownState,
+)
 from domain.ledger import Ledger
 from tests.scenario import SOURCE, Scenario, event
 

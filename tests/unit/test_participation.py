@@ -1,7 +1,15 @@
 """Legal effects of participation events, checked through the timeline fold."""
 
 from domain.errors import TimelineContradiction
-from tests.scenario import Scenario, acceded, event, in_force, notified, ratified, signed
+from tests.scenario import (
+    Scenario,
+    acceded,
+    event,
+    in_force,
+    notified,
+    ratified,
+    signed,
+)
 
 
 def founders() -> Scenario:

@@ -1,0 +1,47 @@
+"""The benchmark script runs as the README documents it (on small sizes: no figures are checked)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import postgres_base_url, require_postgres
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_benchmark(*options: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "asof_benchmark.py"), "--sizes", "1000", "3000", "--queries", "20", *options],
+        capture_output=True, text=True, timeout=300, check=False, env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_the_benchmark_prints_a_row_per_size_and_the_latency_ratio_on_sqlite(workers: str) -> None:
+    result = run_benchmark("--backends", "sqlite", "--workers", workers)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("sqlite ")]
+    assert [row[1] for row in rows] == ["1,002", "3,006"]
+    assert all(float(row[-1].replace(",", "")) > 0 for row in rows)  # rebuild events per second
+    assert "sqlite: view p50 at 3,006 events is" in result.stdout
+
+
+def bench_schemas() -> set[str]:
+    with psycopg.connect(postgres_base_url()) as conn:
+        return {name for (name,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bench\\_%'")}
+
+
+@pytest.mark.postgres
+def test_the_benchmark_runs_on_postgresql_and_drops_its_schemas() -> None:
+    require_postgres()
+    before = bench_schemas()
+    result = run_benchmark("--backends", "postgres", "--workers", "2", env={"TREATY_LEDGER_BENCH_POSTGRES": postgres_base_url()})
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[1] for line in result.stdout.splitlines() if line.startswith("postgres ")] == ["1,002", "3,006"]
+    assert bench_schemas() <= before
