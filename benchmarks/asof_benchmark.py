@@ -34,8 +34,8 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from projections.bootstrap import Services, open_services  # noqa: E402
 from domain.rules import TreatyRules  # noqa: E402
+from projections.bootstrap import Services, open_services  # noqa: E402
 from projections.replay import membership_by_replay  # noqa: E402
 
 SOURCE = {"title": "Synthetic benchmark source"}

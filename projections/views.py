@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,6 +45,9 @@ _BEGINNING = date(1, 1, 1)
 
 INTERVAL_COLUMNS = ("id", "treaty", "kind", "key", "since", "until", "known_from", "known_to", "doc")
 """The columns of ``tl_intervals``, in order (also how opening the views tells an older layout)."""
+
+_CREATES = re.compile(r'CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (?:"[^"]+"\.)?(\w+)')
+"""The name of the table or index a CREATE statement of the view makes."""
 
 
 def _date(value: Any) -> date | None:
@@ -252,6 +256,10 @@ class LedgerView(TrackingRecorder):
             ),
         ]
 
+    def relation_names(self) -> list[str]:
+        """The tables and indexes the view's CREATE statements make (unqualified names)."""
+        return [match.group(1) for statement in self.view_statements() if (match := _CREATES.match(statement))]
+
     def drop_statements(self) -> list[str]:
         """The DROP statements of the view's tables."""
         return [self.q(f"DROP TABLE IF EXISTS {{{name}}}") for name in ("tl_intervals", "tl_records", "tl_treaties")]
@@ -338,9 +346,13 @@ class LedgerView(TrackingRecorder):
                     c.execute(statement)
 
     def create_indexes(self) -> None:
-        """Create the indexes missing after a rebuild has loaded the tables."""
-        with self.cursor(commit=True) as c:
-            for statement in (*self.apply_index_statements(), *self.read_index_statements()):
+        """Create the indexes missing after a rebuild has loaded the tables.
+
+        One transaction per index: each then locks one table only, so a process writing the
+        views meanwhile waits for it, and never holds a lock it waits for (no deadlock).
+        """
+        for statement in (*self.apply_index_statements(), *self.read_index_statements()):
+            with self.cursor(commit=True) as c:
                 c.execute(statement)
 
     def is_stale(self) -> bool:
@@ -498,6 +510,32 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
     def __init__(self, datastore: Any, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
         self.sql_create_statements.extend(SQL(s).format() for s in self.view_statements())
+
+    def create_table(self) -> None:
+        """Create the tables and indexes, unless they are all there: then run no DDL at all.
+
+        ``CREATE INDEX IF NOT EXISTS`` locks its table even when the index exists, and
+        eventsourcing runs all the CREATE statements in one transaction. A process opening the
+        views beside a worker in the middle of a write therefore waited for the worker on one
+        table while holding a lock on another the worker needed next: PostgreSQL reported a
+        deadlock. With everything in place (every start but the first), only the catalog and
+        eventsourcing's tracking marker are read.
+        """
+        if self.datastore.single_row_tracking and self._all_created():
+            self.tracking_table_exists = True
+            self.tracking_migration_current = self.tracking_migration_previous = 1
+            self.datastore.register_type_adapters()
+            return
+        super().create_table()
+
+    def _all_created(self) -> bool:
+        names = [self.tracking_table_name, *self.relation_names()]
+        with self.cursor(commit=False) as c:
+            c.execute("SELECT count(*) AS n FROM pg_class r JOIN pg_namespace s ON s.oid = r.relnamespace "
+                      "WHERE s.nspname = %s AND r.relname = ANY(%s)", (self.datastore.schema, names))
+            if c.fetchone()["n"] != len(names):
+                return False
+        return self.max_tracking_id(self.table_migration_identifier) is not None
 
     def table(self, name: str) -> str:
         return f'"{self.datastore.schema}".{name}'

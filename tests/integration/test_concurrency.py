@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from domain.errors import TimelineContradiction
-from projections.bootstrap import open_ledger
+from projections.bootstrap import open_ledger, open_view
+from projections.store import parse_database_url
 from tests.scenario import SOURCE, event, in_force, notified, ratified
 
 WRITERS = ("USA", "RUS", "GBR", "FRA", "DEU", "CAN", "HUN", "POL")
@@ -95,3 +96,36 @@ def test_a_retried_write_is_checked_against_the_new_timeline(postgres_url: str) 
         thread.join()
     assert sorted(outcomes) == ["recorded"] + ["rejected"] * 5
     assert [r.type for r in setup.list_events("open-skies")].count("withdrawal_notified") == 1
+
+
+@pytest.mark.postgres
+def test_opening_the_views_does_not_wait_for_a_worker_in_the_middle_of_a_write(postgres_url: str) -> None:
+    """A process starting up beside a running worker must not lock the tables the worker writes.
+
+    The worker's write locks the records, then the intervals, then the tracking row. Opening the
+    views used to run CREATE INDEX IF NOT EXISTS on those tables, which takes a lock that waits for
+    the worker, while holding another the worker waits for: PostgreSQL reported a deadlock.
+    """
+    open_ledger(postgres_url).close()
+    open_view(postgres_url).datastore.close()  # type: ignore[attr-defined]  # the tables exist, as beside a worker
+    url = parse_database_url(postgres_url)
+    opened: list[object] = []
+    failures: list[BaseException] = []
+
+    def start_up() -> None:
+        try:
+            opened.append(open_view(postgres_url))
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            failures.append(error)
+
+    with url.connect() as worker, worker.transaction():
+        for table in ("tl_treaties", "tl_records", "tl_intervals", "treaty_views_tracking"):
+            worker.execute(f'LOCK TABLE "{url.schema}".{table} IN ROW EXCLUSIVE MODE')  # what a write holds
+        starting = threading.Thread(target=start_up)
+        starting.start()
+        starting.join(timeout=20)
+        finished_during_write = not starting.is_alive()
+    starting.join()
+    assert failures == []
+    assert finished_during_write, "opening the views waited for the worker's transaction"
+    opened[0].datastore.close()  # type: ignore[attr-defined]
