@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPBearer
 
 from api.errors import Forbidden, Unauthorized
 from api.settings import Settings
 from projections.access import ApiKey, KeyStore
 from projections.bootstrap import Services
 
-__all__ = ["ReaderKey", "ServicesDep", "SettingsDep", "WriterKey", "get_services", "get_settings"]
+__all__ = ["BearerKey", "ReaderKey", "ServicesDep", "SettingsDep", "WriterKey", "get_services", "get_settings"]
 
 
 def get_services(request: Request) -> Services:
@@ -30,6 +31,24 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+class BearerKey(HTTPBearer):
+    """The ``Authorization`` header as sent (checked by :func:`_key`, whose errors name the problem).
+
+    Being a security scheme, it gives the interactive docs (``/docs``) their Authorize button.
+    """
+
+    async def __call__(self, request: Request) -> str | None:  # type: ignore[override]
+        return request.headers.get("Authorization")
+
+
+_API_KEY = BearerKey(
+    auto_error=False,
+    scheme_name="API key",
+    description="A key made with `treaty-ledger keys create`. Writes need one with the writer role; reads need one "
+    "only when the server requires it (`TREATY_LEDGER_REQUIRE_READ_KEY`).",
+)
+
+
 def _key(services: Services, authorization: str | None) -> ApiKey:
     if not authorization:
         raise Unauthorized("this request needs an API key: send 'Authorization: Bearer <key>'", field="Authorization")
@@ -42,7 +61,7 @@ def _key(services: Services, authorization: str | None) -> ApiKey:
     return key
 
 
-def require_writer(services: ServicesDep, authorization: Annotated[str | None, Header(description="Bearer <key> with the writer role")] = None) -> ApiKey:
+def require_writer(services: ServicesDep, authorization: Annotated[str | None, Security(_API_KEY)]) -> ApiKey:
     """The caller's key, which must have the writer role."""
     key = _key(services, authorization)
     if not key.allows("writer"):
@@ -50,7 +69,7 @@ def require_writer(services: ServicesDep, authorization: Annotated[str | None, H
     return key
 
 
-def require_reader(services: ServicesDep, settings: SettingsDep, authorization: Annotated[str | None, Header(description="Bearer <key>, when the server requires keys for reads")] = None) -> ApiKey | None:
+def require_reader(services: ServicesDep, settings: SettingsDep, authorization: Annotated[str | None, Security(_API_KEY)]) -> ApiKey | None:
     """The caller's key when reads need one (``TREATY_LEDGER_REQUIRE_READ_KEY``), else ``None``."""
     if not settings.require_read_key:
         return None

@@ -158,6 +158,17 @@ class TestKeys:
         response = api.reader.post(f"/v1/treaties/{api.treaty}/events", json={"type": "signed", "state": "FRA", "date": "1992-03-24", "source": SOURCE})
         assert response.status_code == 403 and "writer" in response.json()["reason"]
 
+    def test_the_interactive_docs_offer_the_key_as_a_bearer_scheme_needed_for_writes_only(self, api: Api) -> None:
+        document = api.anonymous.get("/openapi.json").json()
+        scheme = document["components"]["securitySchemes"]["API key"]
+        assert (scheme["type"], scheme["scheme"]) == ("http", "bearer") and "treaty-ledger keys create" in scheme["description"]
+        paths = document["paths"]
+        assert paths["/v1/treaties/{treaty}/events"]["post"]["security"] == [{"API key": []}]
+        assert paths["/v1/treaties/{treaty}/events"]["get"]["security"] == [{}, {"API key": []}]  # {}: no key also works
+        assert "security" not in paths["/healthz"]["get"]
+        headers = [p["name"].lower() for p in paths["/v1/treaties/{treaty}/events"]["post"].get("parameters", []) if p["in"] == "header"]
+        assert "authorization" not in headers  # the scheme carries it, as Swagger UI's Authorize button expects
+
     def test_a_revoked_key_is_a_401(self, api: Api) -> None:
         key = create_key(api.server.database, "short-lived", "writer")
         client = api.server.client(key)
@@ -227,6 +238,8 @@ def test_reads_need_a_key_when_the_server_requires_one(sqlite_url: str) -> None:
         assert server.client().get("/v1/treaties").status_code == 401
         assert server.client(reader_key).get("/v1/treaties").status_code == 200
         assert server.client().get("/healthz").status_code == 200
+        reads = server.client().get("/openapi.json").json()["paths"]["/v1/treaties"]["get"]
+        assert reads["security"] == [{"API key": []}]
     finally:
         server.stop()
 
