@@ -124,14 +124,7 @@ def effective_events(records: Iterable[Record], known_at: datetime | None = None
                 corrections=(*target.corrections, record.id),
             )
         elif record.date is not None:
-            originals[record.id] = Effective(
-                id=record.id,
-                type=record.type,
-                date=record.date,
-                fields=record.fields,
-                sequence=record.sequence,
-                recorded_at=record.recorded_at,
-            )
+            originals[record.id] = Effective(record.id, record.type, record.date, record.fields, record.sequence, record.recorded_at)
     kept = [event for event in originals.values() if event.id not in retracted]
     kept.sort(key=lambda e: (e.date, _PRIORITY.get(e.type, 5), e.sequence))
     return kept
@@ -388,12 +381,13 @@ class _Fold:
     def run(self) -> Timeline:
         for event in self.events:
             self.current = event
-            self.advance(event.date)
-            handler = getattr(self, f"on_{event.type}", None)
-            if event.type in EVENT_TYPES and EVENT_TYPES[event.type].category == "participation":
+            if self.pending:
+                self.advance(event.date)
+            if event.type in _PARTICIPATION:
                 self.check_not_terminated(event)
+            handler = _HANDLERS.get(event.type)
             if handler is not None:
-                handler(event)
+                handler(self, event)
         self.current = None
         self.advance(None)
         return self.timeline
@@ -653,6 +647,11 @@ class _Fold:
             raise self.fail("observers", f"{', '.join(outsiders)} did not request flight {target.id}")
         flight.refusals.append({"id": event.id, "date": event.date, "observers": list(event.fields["observers"]), "reason": event.fields.get("reason")})
         flight.events.extend(event.event_ids)
+
+
+_HANDLERS = {name: getattr(_Fold, f"on_{name}") for name in EVENT_TYPES if hasattr(_Fold, f"on_{name}")}
+"""Each event type's handler in the fold (looked up once, not per event)."""
+_PARTICIPATION = frozenset(name for name, spec in EVENT_TYPES.items() if spec.category == "participation")
 
 
 def build_timeline(rules: TreatyRules, events: list[Effective]) -> Timeline:
