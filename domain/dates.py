@@ -10,13 +10,20 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from domain.errors import InvalidDate
 
-__all__ = ["Duration", "parse_date", "parse_duration", "parse_timestamp", "utc_now"]
+__all__ = ["Duration", "iso_day", "parse_date", "parse_duration", "parse_timestamp", "utc_now"]
 
 _DURATION = re.compile(r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?$")
+
+
+@lru_cache(maxsize=1 << 16)
+def iso_day(day: date) -> str:
+    """``day.isoformat()``, remembered: rebuilding the views formats the same few thousand dates over and over."""
+    return day.isoformat()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,19 +8,16 @@ range in which the ledger held them; the replay computes them afresh from the ev
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from domain.records import to_json_value
+from domain.dates import iso_day
+from domain.records import json_text, to_json_value
 from domain.timeline import Timeline
 
 __all__ = ["KINDS", "Interval", "intervals_of"]
-
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
-"""Rows' documents as canonical JSON (one encoder, not one per row)."""
 
 KINDS = ("phase", "status", "suspension", "restriction", "allegation", "flight")
 
@@ -52,7 +49,7 @@ class Interval:
     def text(self) -> str:
         """The document as canonical JSON (computed once)."""
         if not self.stored_text:
-            self.stored_text = _CANONICAL.encode(self.doc)
+            self.stored_text = json_text(self.doc, sort_keys=True)
         return self.stored_text
 
     def stored_as(self, row_id: int) -> None:
@@ -76,7 +73,7 @@ class Interval:
 
 
 def _d(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
+    return None if day is None else iso_day(day)
 
 
 def intervals_of(timeline: Timeline, kinds: Iterable[str] = KINDS, keys: set[str] | None = None) -> list[Interval]:
@@ -97,7 +94,7 @@ def intervals_of(timeline: Timeline, kinds: Iterable[str] = KINDS, keys: set[str
             if not keep(state):
                 continue
             for s in segments:
-                doc = {"state": state, "status": s.status, "since": s.since.isoformat(), "until": _d(s.until), "in_force": s.in_force,
+                doc = {"state": state, "status": s.status, "since": iso_day(s.since), "until": _d(s.until), "in_force": s.in_force,
                        "events": list(s.events)}
                 if s.detail:
                     doc.update(to_json_value(s.detail))

@@ -32,6 +32,7 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL
 
+from domain.dates import iso_day
 from domain.events import EVENT_TYPES, LEDGER_FIELDS, normalise_fields
 from domain.records import Record, to_json_value
 from domain.rules import TreatyRules
@@ -140,7 +141,9 @@ def _copy_value(value: Any) -> str:
         if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
             return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
         return value
-    if isinstance(value, date):  # dates and timestamps (a datetime is a date)
+    if type(value) is date:
+        return iso_day(value)
+    if isinstance(value, date):  # a timestamp (a datetime is a date)
         return value.isoformat()
     if isinstance(value, int):
         return str(value)
@@ -325,7 +328,7 @@ class LedgerView(TrackingRecorder):
     @staticmethod
     def day(value: date | None) -> Any:
         """A date as this backend stores it."""
-        return None if value is None else value.isoformat()
+        return None if value is None else iso_day(value)
 
     def drop_views(self, application_name: str, *, apply_index: bool = True) -> None:
         """Drop the view's tables and forget what it tracked of ``application_name`` (for a rebuild).

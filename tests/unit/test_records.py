@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from domain.records import GENESIS_HASH, Record, json_default
+from domain.records import GENESIS_HASH, Record, json_default, json_text
 
 
 def record(type_: str, fields: dict[str, object], day: date | None = date(2020, 5, 22)) -> Record:
@@ -22,10 +22,28 @@ def record(type_: str, fields: dict[str, object], day: date | None = date(2020, 
     record("allegation_made", {"key": "k", "accuser": "USA", "accused": "RUS", "subject": "Kaliningrad — 500 km", "restrictions": ("a", "b")}),
 ])
 def test_the_stored_text_is_the_json_of_the_answer(stored: Record) -> None:
-    assert stored.to_json_text() == json.dumps(stored.to_json())
+    assert json.loads(stored.to_json_text()) == stored.to_json()
     assert json.loads(stored.to_json_text())["recorded_at"] == "2026-11-25T09:30:00.000005+00:00"
+
+
+@pytest.mark.parametrize("value", [
+    {"b": [1, 2.5, None, True], "a": "Kaliningrad — 500 km \\ \"quoted\"\n", "day": date(2002, 1, 1)},
+    {"big": 2**70, "small": -(2**70)},  # beyond 64 bits: orjson refuses, the json module takes them
+    {1: "a key that is not text"},
+])
+def test_json_text_is_json_with_dates_as_iso_8601(value: dict[object, object]) -> None:
+    expected = json.loads(json.dumps(value, default=json_default))
+    assert json.loads(json_text(value)) == expected
+    assert json.loads(json_text(value, sort_keys=True)) == expected
+    assert list(json.loads(json_text(value, sort_keys=True))) == sorted(str(k) for k in value)
+
+
+def test_timestamps_keep_their_microseconds_even_when_zero() -> None:
+    assert json_text({"at": datetime(2026, 11, 25, 9, 30, tzinfo=UTC)}) == '{"at":"2026-11-25T09:30:00.000000+00:00"}'
 
 
 def test_values_json_cannot_hold_are_refused_by_name() -> None:
     with pytest.raises(TypeError, match="set is not JSON serializable"):
         json_default({"USA"})
+    with pytest.raises(TypeError, match="set is not JSON serializable"):
+        json_text({"towards": {"USA"}})
