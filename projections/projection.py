@@ -14,7 +14,7 @@ import gc
 import itertools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -74,7 +74,7 @@ class LedgerProjection(Projection[LedgerView]):
     def __init__(self, view: LedgerView) -> None:
         super().__init__(view)
         self._projectors: OrderedDict[str, TreatyProjector] = OrderedDict()
-        self._slugs: dict[str, str] = {}
+        self._slugs: dict[Hashable, str] = {}  # by aggregate id, as the mapper gives it (a UUID)
         self._lock = threading.RLock()
         self._tracked: int | None = view.max_tracking_id(APPLICATION_NAME)
         self._pending: Future[None] | None = None
@@ -178,10 +178,10 @@ class LedgerProjection(Projection[LedgerView]):
             if isinstance(event, Treaty.Registered):
                 projector, registration = TreatyProjector.registered(event)
                 self._keep(event.slug, projector)
-                self._slugs[str(event.originator_id)] = event.slug
+                self._slugs[event.originator_id] = event.slug
                 batch.append(registration)
             elif isinstance(event, Treaty.EventRecorded):
-                projector = self._projector(str(event.originator_id))
+                projector = self._projector(event.originator_id)
                 if event.sequence <= projector.last_sequence:
                     continue
                 batch.append(projector.apply(event.to_record(projector.treaty)))
@@ -237,17 +237,17 @@ class LedgerProjection(Projection[LedgerView]):
         if pending is not None:
             pending.result()
 
-    def _projector(self, uuid: str) -> TreatyProjector:
-        slug = self._slugs.get(uuid)
+    def _projector(self, originator_id: Hashable) -> TreatyProjector:
+        slug = self._slugs.get(originator_id)
         if slug is not None and slug in self._projectors:
             self._projectors.move_to_end(slug)
             return self._projectors[slug]
         self._wait_for_write()  # the views must hold everything applied before reading a treaty back
-        row = self.view.treaty_row(uuid=uuid)
+        row = self.view.treaty_row(uuid=str(originator_id))
         if row is None:
-            raise LookupError(f"the views hold no treaty with aggregate id {uuid}: rebuild them (treaty-ledger rebuild)")
+            raise LookupError(f"the views hold no treaty with aggregate id {originator_id}: rebuild them (treaty-ledger rebuild)")
         projector = TreatyProjector(row.treaty, row.rules, self.view.records(row.treaty), self.view.current_rows(row.treaty))
-        self._slugs[uuid] = row.treaty
+        self._slugs[originator_id] = row.treaty
         self._keep(row.treaty, projector)
         return projector
 
@@ -259,8 +259,8 @@ class LedgerProjection(Projection[LedgerView]):
         """Forget the least recently used treaties (only between batches: a batch's own stay)."""
         while len(self._projectors) > self.max_cached_treaties:
             slug, _ = self._projectors.popitem(last=False)
-            for uuid in [u for u, s in self._slugs.items() if s == slug]:
-                del self._slugs[uuid]
+            for originator_id in [u for u, s in self._slugs.items() if s == slug]:
+                del self._slugs[originator_id]
 
     def _forget(self) -> None:
         self._projectors.clear()
