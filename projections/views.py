@@ -338,10 +338,13 @@ class LedgerView(TrackingRecorder):
         :meth:`create_indexes`. (Opening the view creates any that are missing.)
         """
         with self.cursor(commit=True) as c:
-            for statement in self.drop_statements():
-                c.execute(statement)
+            # The tracking row first, as every write takes it first: a write in progress finishes
+            # before the tables go, and later ones wait (then find the views moved and read them
+            # again). Taking the tables first deadlocked with a write holding some of them.
             # Only this application's row: eventsourcing keeps a marker row in the same table.
             c.execute(self.q(f"DELETE FROM {self.tracking_table()} WHERE application_name = ?"), (application_name,))
+            for statement in self.drop_statements():
+                c.execute(statement)
             for statement in self.table_statements():
                 c.execute(statement)
             if apply_index:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
 from domain.errors import TimelineContradiction
-from projections.bootstrap import open_ledger, open_view
+from projections.bootstrap import open_ledger, open_services, open_view
+from projections.projection import APPLICATION_NAME
 from projections.store import parse_database_url
 from tests.scenario import SOURCE, event, in_force, notified, ratified
 
@@ -129,3 +131,39 @@ def test_opening_the_views_does_not_wait_for_a_worker_in_the_middle_of_a_write(p
     assert failures == []
     assert finished_during_write, "opening the views waited for the worker's transaction"
     opened[0].datastore.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.postgres
+def test_a_rebuild_waits_for_a_write_in_progress_instead_of_deadlocking_with_it(postgres_url: str) -> None:
+    """Dropping the views takes the tracking row first, as every write does, so the two queue up.
+
+    It used to drop the tables first: holding tl_intervals, it waited for a writer holding
+    tl_records, which then waited for tl_intervals, and PostgreSQL aborted one of them.
+    """
+    services = open_services(postgres_url)
+    services.register_treaty({"id": "open-skies", "title": "Treaty on Open Skies", "source": SOURCE})
+    view = services.read.view
+    url = parse_database_url(postgres_url)
+    tracking, records, intervals = (f'"{url.schema}".{name}' for name in ("treaty_views_tracking", "tl_records", "tl_intervals"))
+    dropped: list[BaseException | None] = []
+    with url.connect() as writer, writer.transaction():
+        # A write in progress: the tracking compare-and-set, then the records...
+        writer.execute(f"UPDATE {tracking} SET notification_id = notification_id WHERE application_name = %s", (APPLICATION_NAME,))
+        writer.execute(f"LOCK TABLE {records} IN ROW EXCLUSIVE MODE")
+        rebuilding = threading.Thread(target=lambda: dropped.append(_outcome(lambda: view.drop_views(APPLICATION_NAME))))
+        rebuilding.start()
+        rebuilding.join(timeout=2)  # the drop is now waiting for this write
+        # ...then the intervals, which the drop must not be holding.
+        writer.execute("SET LOCAL lock_timeout = '10s'")
+        writer.execute(f"LOCK TABLE {intervals} IN ROW EXCLUSIVE MODE")
+    rebuilding.join()
+    assert dropped == [None]
+    services.close()
+
+
+def _outcome(action: Callable[[], object]) -> BaseException | None:
+    try:
+        action()
+    except BaseException as error:  # noqa: BLE001 - reported by the test
+        return error
+    return None
