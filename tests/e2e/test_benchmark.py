@@ -28,8 +28,17 @@ def test_the_benchmark_prints_a_row_per_size_and_the_latency_ratio_on_sqlite(wor
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines() if line.startswith("sqlite ")]
     assert [row[1] for row in rows] == ["1,002", "3,006"]
-    assert all(float(row[-1].replace(",", "")) > 0 for row in rows)  # rebuild events per second
+    assert all(float(row[-2].replace(",", "")) > 0 for row in rows)  # rebuild events per second
+    assert [row[-1] for row in rows] == [workers, workers]  # worker processes the rebuild used
     assert "sqlite: view p50 at 3,006 events is" in result.stdout
+    assert "sqlite: rebuild of 1,002 events at" in result.stdout and "(target >= 20,000: " in result.stdout
+    assert result.stdout.count("reference loop") == 2  # the machine's speed at start and at end
+
+
+def test_by_default_the_benchmark_rebuilds_short_histories_in_process() -> None:
+    result = run_benchmark("--backends", "sqlite")
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[-1] for line in result.stdout.splitlines() if line.startswith("sqlite ")] == ["0", "0"]
 
 
 def bench_schemas() -> set[str]:
