@@ -76,8 +76,9 @@ def open_view(database: str | DatabaseURL | None = None) -> LedgerView:
         if view.is_stale():
             # Views are derived data: tables laid out by an older version are dropped, and
             # the catch-up at start builds them again from the events.
-            view.drop_views(APPLICATION_NAME)
-            view.create_indexes()
+            with view.rebuilding():
+                view.drop_views(APPLICATION_NAME)
+                view.create_indexes()
     return view
 
 

@@ -25,13 +25,16 @@ from eventsourcing.projection import Projection
 from domain.ledger import Ledger
 from domain.treaty import Treaty
 from projections.engine import Change, Registration, TreatyProjector
-from projections.rebuild import default_workers, load_in_parallel
-from projections.views import BatchRows, LedgerView
+from projections.rebuild import RebuildFailed, default_workers, load_in_parallel
+from projections.views import BatchRows, LedgerView, RebuildInProgress
 
 __all__ = ["APPLICATION_NAME", "LedgerProjection"]
 
 APPLICATION_NAME = Ledger.name
 """The name the views track the ledger's notifications under."""
+
+_ATTEMPTS = 3
+"""Tries at applying one subscribed event whose compare-and-set keeps failing, before giving up."""
 
 _PAUSE_FROM = 500
 """Batches of at least this many events are applied with the cycle collector paused."""
@@ -68,8 +71,9 @@ class LedgerProjection(Projection[LedgerView]):
     name = "treaty_views"
     topics = ()
     max_cached_treaties = 256
-    rebuild_batch_size = 5000
     """Treaties whose records and rows stay in memory between events (least recently used go)."""
+    rebuild_batch_size = 5000
+    """Events a rebuild reads, folds and writes at a time."""
 
     def __init__(self, view: LedgerView) -> None:
         super().__init__(view)
@@ -82,28 +86,41 @@ class LedgerProjection(Projection[LedgerView]):
     # -- eventsourcing's entry point (ProjectionRunner) -----------------------------------------
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        """Apply one event delivered by a subscription."""
+        """Apply one event delivered by a subscription.
+
+        While another process rebuilds the views, this waits for it, then goes on from where the
+        rebuild left them (they hold every event recorded before it ended, perhaps this one).
+        """
         with self._lock:
-            if self._tracked is not None and tracking.notification_id <= self._tracked:
-                return
-            previous = self._tracked
-            try:
-                self.apply([(domain_event, tracking)], previous)
-            except IntegrityError:
-                self._forget()
-                self._tracked = self.view.max_tracking_id(APPLICATION_NAME)
+            after_rebuild = False
+            for attempt in range(1, _ATTEMPTS + 1):
                 if self._tracked is not None and tracking.notification_id <= self._tracked:
-                    return  # another process applied it first
-                if self._tracked != previous:
-                    raise  # the views moved elsewhere: the runner must start again from them
-                # Same position, but what this process held no longer matches the stored rows
-                # (the views were rebuilt meanwhile): apply it again from the stored rows.
-                self.apply([(domain_event, tracking)], previous)
+                    return  # applied already, by this process or another
+                previous = self._tracked
+                try:
+                    self.apply([(domain_event, tracking)], previous)
+                    return
+                except RebuildInProgress:
+                    self.view.wait_for_rebuild()
+                    after_rebuild = True
+                    self._tracked = self.view.max_tracking_id(APPLICATION_NAME)
+                except IntegrityError:
+                    self._tracked = self.view.max_tracking_id(APPLICATION_NAME)
+                    if self._tracked is not None and tracking.notification_id <= self._tracked:
+                        return  # another process applied it first
+                    if attempt == _ATTEMPTS or (self._tracked != previous and not after_rebuild):
+                        raise  # the views moved elsewhere: the runner must start again from them
+                    # Same position, but what this process held no longer matches the stored rows
+                    # (the views were rebuilt meanwhile): apply it again from the stored rows.
 
     # -- pull-based catch-up ----------------------------------------------------------------------
 
     def catch_up(self, ledger: Ledger, *, batch_size: int = 1000, progress: Callable[[int], None] | None = None) -> int:
-        """Apply every notification the views have not applied yet; return how many were applied."""
+        """Apply every notification the views have not applied yet; return how many were applied.
+
+        While another process rebuilds the views this applies nothing (the rebuild applies
+        everything recorded before it ends) and returns what it had applied before.
+        """
         applied = 0
         with self._lock:
             while True:
@@ -123,6 +140,10 @@ class LedgerProjection(Projection[LedgerView]):
                 except IntegrityError:
                     self._forget()  # another process got there first; read where it left off
                     continue
+                except RebuildInProgress:
+                    # Another process is rebuilding the views; it applies these events too.
+                    self._tracked = None  # the views it leaves are not the ones this process read
+                    return applied
                 applied += len(items)
                 if progress is not None:
                     progress(len(items))
@@ -138,26 +159,41 @@ class LedgerProjection(Projection[LedgerView]):
         instead of falling by a third. Each batch is written with the tracking record, so a
         crash part-way leaves the views at the last batch written and the next catch-up goes
         on from there (opening the views creates missing indexes).
+
+        The views are held meanwhile (:meth:`LedgerView.rebuilding`): other processes' catch-ups
+        write nothing until the tables are loaded. Raises
+        :class:`~projections.views.RebuildInProgress` when another rebuild holds them.
         """
         with self._lock, _collector_paused():
-            stop = ledger.recorder.max_notification_id() or 0
-            count = default_workers(stop) if workers is None else workers
-            # Row ids are never reused, so a process still holding rows of the old views can
-            # close none of the new ones by mistake: its batch fails and it reads them back.
-            first_id = self.view.max_row_id() + 1
-            # Workers hold their treaties in memory; this process alone reloads them from the views.
-            self.view.drop_views(APPLICATION_NAME, apply_index=count == 0)
-            self.reset()
-            if count > 0:
-                applied = load_in_parallel(ledger, self.view, stop=stop, workers=count, window=self.rebuild_batch_size,
-                                           first_id=first_id, application_name=APPLICATION_NAME, progress=progress)
-            else:
-                applied = self._catch_up_pipelined(ledger, batch_size=self.rebuild_batch_size, first_id=first_id, progress=progress)
-            if indexing is not None:
-                indexing()
-            self.view.create_indexes()
+            # Hold the views first: writes in progress elsewhere end, later ones write nothing
+            # until the tables are loaded and indexed (this process's last catch-up applies them).
+            with self.view.rebuilding():
+                try:
+                    applied = self._reload(ledger, workers, progress, indexing)
+                except IntegrityError as error:  # only a process that ignores the hold gets here
+                    raise RebuildFailed(f"another process wrote the views during the rebuild ({error}); rebuild again") from error
             # Events recorded meanwhile (the workers stopped at the last one recorded when they started).
             return applied + self.catch_up(ledger, batch_size=self.rebuild_batch_size, progress=progress)
+
+    def _reload(self, ledger: Ledger, workers: int | None, progress: Callable[[int], None] | None,
+                indexing: Callable[[], None] | None) -> int:
+        stop = ledger.recorder.max_notification_id() or 0
+        count = default_workers(stop) if workers is None else workers
+        # Row ids are never reused, so a process still holding rows of the old views can
+        # close none of the new ones by mistake: its batch fails and it reads them back.
+        first_id = self.view.max_row_id() + 1
+        # Workers hold their treaties in memory; this process alone reloads them from the views.
+        self.view.drop_views(APPLICATION_NAME, apply_index=count == 0)
+        self.reset()
+        if count > 0:
+            applied = load_in_parallel(ledger, self.view, stop=stop, workers=count, window=self.rebuild_batch_size,
+                                       first_id=first_id, application_name=APPLICATION_NAME, progress=progress)
+        else:
+            applied = self._catch_up_pipelined(ledger, batch_size=self.rebuild_batch_size, first_id=first_id, progress=progress)
+        if indexing is not None:
+            indexing()
+        self.view.create_indexes()
+        return applied
 
     # -- applying -----------------------------------------------------------------------------------
 

@@ -12,27 +12,39 @@ applies an event twice. Tables:
                   ``(treaty, kind, since)``, filtered by ``until`` and the recorded-time range.
 
 One implementation per backend (:class:`SQLiteLedgerView`, :class:`PostgresLedgerView`)
-shares the SQL below; only types, placeholders and connections differ.
+shares the SQL below; only types, placeholders, connections and locks differ.
+
+A rebuild holds the views (:meth:`LedgerView.rebuilding`) from before it drops them until it
+has loaded them again: meanwhile other processes' catch-ups write nothing
+(:class:`RebuildInProgress`), and the rebuild's last catch-up applies what they recorded. On
+PostgreSQL the hold is an advisory lock; on SQLite a ``flock`` on ``<database>-rebuild-lock``
+beside the database file. Both go with the process that holds them, should it die.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+import os
 import re
+import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import unquote
 
+import psycopg
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL
 
 from domain.dates import iso_day
+from domain.errors import LedgerError
 from domain.events import EVENT_TYPES, LEDGER_FIELDS, normalise_fields
 from domain.records import Record, to_json_value
 from domain.rules import TreatyRules
@@ -40,7 +52,29 @@ from domain.sources import normalise_source
 from projections.engine import Change, Registration
 from projections.intervals import Interval
 
-__all__ = ["BatchRows", "LedgerView", "PostgresLedgerView", "Registration", "SQLiteLedgerView", "TreatyRow", "record_from_json"]
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: SQLite rebuilds then hold nothing against other processes
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "BatchRows",
+    "LedgerView",
+    "PostgresLedgerView",
+    "RebuildInProgress",
+    "Registration",
+    "SQLiteLedgerView",
+    "TreatyRow",
+    "record_from_json",
+]
+
+
+class RebuildInProgress(LedgerError):
+    """Another process is rebuilding the views, so this one may not write them now.
+
+    Nothing is lost: the rebuild applies every event recorded before it ends. Raised to a
+    second rebuild, too, and to a catch-up (which then stops, having written nothing).
+    """
 
 _BEGINNING = date(1, 1, 1)
 
@@ -49,6 +83,10 @@ INTERVAL_COLUMNS = ("id", "treaty", "kind", "key", "since", "until", "known_from
 
 _CREATES = re.compile(r'CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (?:"[^"]+"\.)?(\w+)')
 """The name of the table or index a CREATE statement of the view makes."""
+
+
+def _created_names(statements: Iterable[str]) -> list[str]:
+    return [match.group(1) for statement in statements if (match := _CREATES.match(statement))]
 
 
 def _date(value: Any) -> date | None:
@@ -172,6 +210,8 @@ class LedgerView(TrackingRecorder):
     row_id_type = "INTEGER"
     copies_packed_rows = False
     """Whether this backend takes rows as COPY text (:meth:`BatchRows.pack`)."""
+    rebuild_lock_wait = 10.0
+    """Seconds a rebuild waits for the views: writes in progress end sooner; another rebuild does not."""
 
     # -- names ---------------------------------------------------------------------------------
 
@@ -261,17 +301,44 @@ class LedgerView(TrackingRecorder):
 
     def relation_names(self) -> list[str]:
         """The tables and indexes the view's CREATE statements make (unqualified names)."""
-        return [match.group(1) for statement in self.view_statements() if (match := _CREATES.match(statement))]
+        return _created_names(self.view_statements())
+
+    def table_names(self) -> list[str]:
+        """The tables (not the indexes) the view's CREATE statements make (unqualified names)."""
+        return _created_names([*self.table_statements(), *self.access_statements()])
 
     def drop_statements(self) -> list[str]:
         """The DROP statements of the view's tables."""
         return [self.q(f"DROP TABLE IF EXISTS {{{name}}}") for name in ("tl_intervals", "tl_records", "tl_treaties")]
 
+    # -- the rebuild's hold on the views -----------------------------------------------------------
+
+    @abstractmethod
+    @contextmanager
+    def rebuilding(self) -> Iterator[None]:
+        """Hold the views for a rebuild: other processes' :meth:`write_batch` refuse meanwhile.
+
+        Waits up to :attr:`rebuild_lock_wait` seconds for writes in progress to end; raises
+        :class:`RebuildInProgress` when another rebuild holds the views.
+        """
+
+    @abstractmethod
+    def wait_for_rebuild(self) -> None:
+        """Return once no rebuild holds the views (at once when none does)."""
+
+    @abstractmethod
+    @contextmanager
+    def write_cursor(self) -> Iterator[Any]:
+        """A cursor in a transaction committed at the end; :class:`RebuildInProgress` while a rebuild holds the views."""
+
     # -- writing -------------------------------------------------------------------------------
 
     def write_batch(self, items: Sequence[Registration | Change], tracking: Tracking, previous: int | None) -> None:
-        """Store registrations, recorded events and their row changes, and the tracking record, atomically."""
-        with self.cursor(commit=True) as c:
+        """Store registrations, recorded events and their row changes, and the tracking record, atomically.
+
+        Raises :class:`RebuildInProgress`, having written nothing, while another process rebuilds the views.
+        """
+        with self.write_cursor() as c:
             self.write_tracking(c, tracking, previous)
             # Only the writer that moved the tracking record gets here, so ids cannot collide.
             self.write_rows(c, BatchRows.of(items, itertools.count(self._max_row_id(c) + 1), self.day, self.stamp))
@@ -299,7 +366,10 @@ class LedgerView(TrackingRecorder):
         return int(c.fetchone()["top"])
 
     def write_prepared(self, rows: BatchRows, tracking: Tracking, previous: int | None) -> None:
-        """Store rows prepared elsewhere (with their ids) and the tracking record, atomically (for a rebuild)."""
+        """Store rows prepared elsewhere (with their ids) and the tracking record, atomically.
+
+        For a rebuild, which holds the views (:meth:`rebuilding`): no hold is checked here.
+        """
         with self.cursor(commit=True) as c:
             self.relax_durability(c)
             self.write_tracking(c, tracking, previous)
@@ -494,6 +564,63 @@ class SQLiteLedgerView(LedgerView, SQLiteTrackingRecorder):
     def tracking_table(self) -> str:
         return "tracking"
 
+    def lock_path(self) -> str | None:
+        """The file a rebuild locks, beside the database file (``None`` in memory: one process only)."""
+        pool = self.datastore.pool
+        if pool.is_sqlite_memory_mode or fcntl is None:
+            return None
+        name = pool.db_name
+        if name.startswith("file:"):
+            name = unquote(name[len("file:"):].split("?", 1)[0])
+        return f"{name}-rebuild-lock"
+
+    @contextmanager
+    def _locked(self, mode: int, *, wait: float | None) -> Iterator[bool]:
+        """``flock`` the rebuild lock file in ``mode``; yield whether it was taken in time (``wait=None``: block)."""
+        path = self.lock_path()
+        if path is None:
+            yield True
+            return
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = None if wait is None else time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, mode | (0 if deadline is None else fcntl.LOCK_NB))
+                    break
+                except BlockingIOError:
+                    if deadline is None or time.monotonic() >= deadline:
+                        yield False
+                        return
+                    time.sleep(0.02)
+            try:
+                yield True
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    @contextmanager
+    def rebuilding(self) -> Iterator[None]:
+        # flock has no queue: a rebuild polls until the writes in progress (each holding the
+        # lock shared for one batch) have let go.
+        with self._locked(fcntl.LOCK_EX if fcntl else 0, wait=self.rebuild_lock_wait) as taken:
+            if not taken:
+                raise RebuildInProgress(f"another process is rebuilding the views (it holds {self.lock_path()})")
+            yield
+
+    def wait_for_rebuild(self) -> None:
+        with self._locked(fcntl.LOCK_SH if fcntl else 0, wait=None):
+            pass
+
+    @contextmanager
+    def write_cursor(self) -> Iterator[Any]:
+        with self._locked(fcntl.LOCK_SH if fcntl else 0, wait=0) as taken:
+            if not taken:
+                raise RebuildInProgress("another process is rebuilding the views: it will apply this write's events")
+            with self.cursor(commit=True) as c:
+                yield c
+
     @staticmethod
     def rowcount(c: Any) -> int:
         return int(c.sqlite_cursor.rowcount)  # eventsourcing's SQLiteCursor wraps sqlite3's
@@ -518,30 +645,43 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
         self.sql_create_statements.extend(SQL(s).format() for s in self.view_statements())
 
     def create_table(self) -> None:
-        """Create the tables and indexes, unless they are all there: then run no DDL at all.
+        """Create the tables and indexes; when the tables are there, run no DDL but missing indexes.
 
         ``CREATE INDEX IF NOT EXISTS`` locks its table even when the index exists, and
         eventsourcing runs all the CREATE statements in one transaction. A process opening the
         views beside a worker in the middle of a write therefore waited for the worker on one
         table while holding a lock on another the worker needed next: PostgreSQL reported a
-        deadlock. With everything in place (every start but the first), only the catalog and
-        eventsourcing's tracking marker are read.
+        deadlock. With the tables in place (every start but the first), only the catalog and
+        eventsourcing's tracking marker are read, and indexes a rebuild left uncreated (it
+        stopped before the end) are made one transaction each (:meth:`create_indexes`).
         """
-        if self.datastore.single_row_tracking and self._all_created():
+        missing = self._missing_relations()
+        if self.datastore.single_row_tracking and missing is not None and not missing & set(self.table_names()):
             self.tracking_table_exists = True
             self.tracking_migration_current = self.tracking_migration_previous = 1
             self.datastore.register_type_adapters()
+            if missing and not self._held_by_a_rebuild():  # a rebuild creates them when it has loaded the tables
+                self.create_indexes()
             return
         super().create_table()
 
-    def _all_created(self) -> bool:
-        names = [self.tracking_table_name, *self.relation_names()]
-        with self.cursor(commit=False) as c:
-            c.execute("SELECT count(*) AS n FROM pg_class r JOIN pg_namespace s ON s.oid = r.relnamespace "
-                      "WHERE s.nspname = %s AND r.relname = ANY(%s)", (self.datastore.schema, names))
-            if c.fetchone()["n"] != len(names):
+    def _held_by_a_rebuild(self) -> bool:
+        try:
+            with self.write_cursor():
                 return False
-        return self.max_tracking_id(self.table_migration_identifier) is not None
+        except RebuildInProgress:
+            return True
+
+    def _missing_relations(self) -> set[str] | None:
+        """The view's tables and indexes not in the schema; ``None`` without eventsourcing's tracking table and marker."""
+        names = self.relation_names()
+        with self.cursor(commit=False) as c:
+            c.execute("SELECT r.relname FROM pg_class r JOIN pg_namespace s ON s.oid = r.relnamespace "
+                      "WHERE s.nspname = %s AND r.relname = ANY(%s)", (self.datastore.schema, [self.tracking_table_name, *names]))
+            found = {row["relname"] for row in c.fetchall()}
+        if self.tracking_table_name not in found or self.max_tracking_id(self.table_migration_identifier) is None:
+            return None
+        return set(names) - found
 
     def table(self, name: str) -> str:
         return f'"{self.datastore.schema}".{name}'
@@ -553,6 +693,44 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
 
     def tracking_table(self) -> str:
         return f'"{self.datastore.schema}"."{self.tracking_table_name}"'
+
+    def lock_key(self) -> int:
+        """The advisory lock a rebuild of this schema's views holds (a signed 64-bit number)."""
+        digest = hashlib.sha256(f"treaty-ledger views {self.datastore.schema}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
+    @contextmanager
+    def rebuilding(self) -> Iterator[None]:
+        # A session lock on a connection kept for the whole rebuild (pool connections are in
+        # autocommit, so it holds no transaction open). Writers take the lock shared for one
+        # transaction each; the exclusive request queues behind the ones in progress and makes
+        # later ones fail their try, so a busy API cannot starve a rebuild.
+        key = self.lock_key()
+        with self.datastore.get_connection() as conn:
+            try:
+                with conn.transaction():
+                    conn.execute(SQL("SET LOCAL lock_timeout = '{0}ms'").format(int(self.rebuild_lock_wait * 1000)))
+                    conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            except psycopg.errors.LockNotAvailable:
+                raise RebuildInProgress("another process is rebuilding the views (it holds their advisory lock)") from None
+            try:
+                yield
+            finally:
+                with suppress(psycopg.Error):  # a lost connection has released the lock already
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+    def wait_for_rebuild(self) -> None:
+        with self.datastore.get_connection() as conn, conn.transaction():
+            conn.execute("SET LOCAL lock_timeout = 0")
+            conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self.lock_key(),))
+
+    @contextmanager
+    def write_cursor(self) -> Iterator[Any]:
+        with self.cursor(commit=True) as c:
+            c.execute("SELECT pg_try_advisory_xact_lock_shared(%s) AS free", (self.lock_key(),))
+            if not c.fetchone()["free"]:
+                raise RebuildInProgress("another process is rebuilding the views: it will apply this write's events")
+            yield c
 
     def columns(self, table: str) -> list[str]:
         with self.cursor(commit=False) as c:

@@ -1,0 +1,178 @@
+"""A rebuild beside other processes: the API catching up after a write, the projection worker, a second rebuild.
+
+A rebuild holds the views from before it drops them until it has loaded them again. Meanwhile
+other processes write nothing to them (the rebuild's last catch-up applies their events), a
+second rebuild is refused, and the worker waits and then goes on from the rebuilt views.
+Each test opens two sets of services on one store: two processes, as far as the store can tell.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from eventsourcing.persistence import Tracking
+
+from projections.bootstrap import Services, open_services, open_view
+from projections.projection import APPLICATION_NAME, LedgerProjection
+from projections.replay import membership_by_replay
+from projections.store import parse_database_url
+from projections.views import RebuildInProgress
+from tests.integration.test_views import index_names
+from tests.scenario import SOURCE, acceded, in_force, ratified
+
+READ_INDEXES = {"tl_records_id", "tl_records_state", "tl_intervals_known", "tl_intervals_now"}
+
+
+def open_two(url: str) -> Iterator[tuple[Services, Services]]:
+    """The process that rebuilds, and another (the API) on the same store, with a treaty recorded."""
+    rebuilder, other = open_services(url), open_services(url)
+    rebuilder.register_treaty({"id": "open-skies", "title": "Treaty on Open Skies", "rules": {"withdrawal_notice": "P6M"}, "source": SOURCE})
+    for body in (ratified("USA", "1993-12-03"), ratified("RUS", "2001-11-02"), in_force("2002-01-01")):
+        rebuilder.record_event("open-skies", body)
+    other.read.refresh()
+    yield rebuilder, other
+    rebuilder.close()
+    other.close()
+
+
+@pytest.fixture
+def two(database_url: str) -> Iterator[tuple[Services, Services]]:
+    """Two processes on SQLite, then on PostgreSQL."""
+    yield from open_two(database_url)
+
+
+@pytest.fixture
+def two_on_postgres(postgres_url: str) -> Iterator[tuple[Services, Services]]:
+    """Two processes on PostgreSQL."""
+    yield from open_two(postgres_url)
+
+
+def parties(services: Services, on: date) -> list[str]:
+    return list(services.read.membership_as_of("open-skies", on)["parties"])
+
+
+def test_a_write_elsewhere_during_a_rebuild_is_stored_and_applied_by_the_rebuild(
+        two: tuple[Services, Services], database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    rebuilder, other = two
+    view = rebuilder.read.view
+    drop = view.drop_views
+    caught_up: list[int] = []
+
+    def drop_then_the_other_records(*args: object, **kwargs: object) -> None:
+        drop(*args, **kwargs)  # type: ignore[arg-type]
+        # The API records an event while the views are empty: its catch-up must write nothing.
+        other.ledger.record_event("open-skies", acceded("FIN", "2002-12-13"))
+        caught_up.append(other.read.projection.catch_up(other.ledger))
+
+    monkeypatch.setattr(view, "drop_views", drop_then_the_other_records)
+    assert rebuilder.rebuild_views(workers=0) == 5  # the registration, three events, and FIN's accession
+    assert caught_up == [0]
+    assert READ_INDEXES <= set(index_names(database_url))
+    assert view.max_tracking_id(APPLICATION_NAME) == rebuilder.ledger.recorder.max_notification_id()
+    other.read.refresh()  # the other process reads the rebuilt views back
+    treaty = other.ledger.treaty("open-skies")
+    for services in (rebuilder, other):
+        answer = services.read.membership_as_of("open-skies", date(2003, 6, 1))
+        assert answer == membership_by_replay("open-skies", treaty.rules, treaty.records, date(2003, 6, 1))
+        assert answer["parties"] == ["FIN", "RUS", "USA"]
+
+
+def test_a_rebuild_with_worker_processes_also_keeps_other_writers_out(
+        two: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch) -> None:
+    rebuilder, other = two
+    view = rebuilder.read.view
+    drop = view.drop_views
+    caught_up: list[int] = []
+
+    def drop_then_the_other_records(*args: object, **kwargs: object) -> None:
+        drop(*args, **kwargs)  # type: ignore[arg-type]
+        other.ledger.record_event("open-skies", acceded("FIN", "2002-12-13"))
+        caught_up.append(other.read.projection.catch_up(other.ledger))
+
+    monkeypatch.setattr(view, "drop_views", drop_then_the_other_records)
+    assert rebuilder.rebuild_views(workers=2) == 5
+    assert caught_up == [0]
+    assert parties(rebuilder, date(2003, 6, 1)) == ["FIN", "RUS", "USA"]
+
+
+def test_a_second_rebuild_while_one_runs_is_refused_and_says_why(two: tuple[Services, Services]) -> None:
+    rebuilder, other = two
+    other.read.view.rebuild_lock_wait = 0.2
+    with rebuilder.read.view.rebuilding():
+        with pytest.raises(RebuildInProgress, match="another process is rebuilding the views"):
+            other.rebuild_views(workers=0)
+    assert other.rebuild_views(workers=0) == 4  # once the first has let go
+    assert parties(other, date(2003, 6, 1)) == ["RUS", "USA"]
+
+
+def test_a_rebuild_waits_for_a_write_in_progress_elsewhere_before_dropping_anything(two: tuple[Services, Services]) -> None:
+    rebuilder, other = two
+    outcome: list[object] = []
+    with other.read.view.write_cursor():  # another process is in the middle of writing a batch
+        rebuilding = threading.Thread(target=lambda: outcome.append(rebuilder.rebuild_views(workers=0)))
+        rebuilding.start()
+        rebuilding.join(timeout=1.0)
+        waited = rebuilding.is_alive()
+        assert parties(other, date(2003, 6, 1)) == ["RUS", "USA"]  # nothing dropped yet
+    rebuilding.join(timeout=30)
+    assert waited, "the rebuild went ahead while another process was writing"
+    assert outcome == [4]
+
+
+@pytest.mark.postgres
+def test_the_projection_worker_waits_for_a_rebuild_then_goes_on_from_the_rebuilt_views(
+        two_on_postgres: tuple[Services, Services], postgres_url: str) -> None:
+    rebuilder, other = two_on_postgres
+    worker = LedgerProjection(open_view(postgres_url))  # what ProjectionRunner drives
+    record = other.ledger.record_event("open-skies", acceded("FIN", "2002-12-13"))
+    notification = other.ledger.recorder.max_notification_id()
+    assert notification is not None
+    [stored] = other.ledger.recorder.select_notifications(start=notification, limit=1)
+    event = other.ledger.mapper.to_domain_event(stored)
+
+    delivered = threading.Event()
+
+    def deliver() -> None:
+        worker.process_event(event, Tracking(APPLICATION_NAME, notification))
+        delivered.set()
+
+    with rebuilder.read.view.rebuilding():
+        delivering = threading.Thread(target=deliver)
+        delivering.start()
+        assert not delivered.wait(timeout=1.0), "the worker wrote while the views were held for a rebuild"
+    assert delivered.wait(timeout=30)
+    delivering.join()
+    assert worker.view.max_tracking_id(APPLICATION_NAME) == notification
+    assert parties(rebuilder, date(2003, 6, 1)) == ["FIN", "RUS", "USA"]
+    assert [r.id for r in rebuilder.read.view.records("open-skies")].count(record.id) == 1
+    worker.view.datastore.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.postgres
+def test_opening_views_with_an_index_missing_beside_a_write_in_progress_does_not_deadlock(
+        two_on_postgres: tuple[Services, Services], postgres_url: str) -> None:
+    """An interrupted rebuild leaves indexes uncreated; opening the views creates them one transaction each."""
+    _, other = two_on_postgres
+    url = parse_database_url(postgres_url)
+    with url.connect() as conn:
+        conn.execute(f'DROP INDEX "{url.schema}".tl_records_state')
+        conn.commit()
+    tracking, records, intervals = (f'"{url.schema}".{name}' for name in ("treaty_views_tracking", "tl_records", "tl_intervals"))
+    opened: list[object] = []
+    with url.connect() as writer, writer.transaction():
+        # A write in progress, in the order the views' writes take their locks.
+        writer.execute("SELECT pg_advisory_xact_lock_shared(%s)", (other.read.view.lock_key(),))  # type: ignore[attr-defined]
+        writer.execute(f"UPDATE {tracking} SET notification_id = notification_id WHERE application_name = %s", (APPLICATION_NAME,))
+        writer.execute(f"LOCK TABLE {records} IN ROW EXCLUSIVE MODE")
+        starting = threading.Thread(target=lambda: opened.append(open_view(postgres_url)))
+        starting.start()
+        starting.join(timeout=2)  # the opener now waits for this write to create the index
+        writer.execute("SET LOCAL lock_timeout = '10s'")
+        writer.execute(f"LOCK TABLE {intervals} IN ROW EXCLUSIVE MODE")  # must not be held by the opener
+    starting.join(timeout=30)
+    assert len(opened) == 1
+    assert "tl_records_state" in index_names(postgres_url)
+    opened[0].datastore.close()  # type: ignore[attr-defined]
