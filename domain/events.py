@@ -23,8 +23,8 @@ from domain.states import normalise_state
 __all__ = [
     "COMMON_FIELDS",
     "EVENT_TYPES",
-    "RESTRICTION_KINDS",
     "LEDGER_FIELDS",
+    "RESTRICTION_KINDS",
     "EventType",
     "FieldSpec",
     "NewEvent",

@@ -71,7 +71,8 @@ def membership(treaty: str, as_of: AsOfOption = None, known_at: KnownAtOption = 
     for item in answer["withdrawn"]:
         table.add_row(item["state"], state_name(item["state"]), "withdrawn", item["notified_on"], item["effective_on"])
     console.print(table)
-    console.print(f"rests on {len(answer['events'])} events (--json lists their ids)")
+    count = len(answer["events"])
+    console.print(f"rests on {count} event{'' if count == 1 else 's'} (--json lists their ids)")
 
 
 @app.command()

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from api.schemas import VerifyPublic
 from domain.errors import TimelineContradiction, UnknownState
 from domain.ledger import Ledger
 from projections.bootstrap import open_ledger
@@ -130,3 +131,5 @@ class TestTamperEvidence:
         assert result.returncode == 0, result.stderr
         body = json.loads(result.stdout)
         assert body["ok"] is True and body["events_checked"] == 6 and len(body["head"]) == 64
+        assert set(body) == set(VerifyPublic.model_fields)  # the same JSON as the API's
+        assert body["first_bad_event"] is None
