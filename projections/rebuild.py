@@ -126,7 +126,12 @@ def load_in_parallel(
         nonlocal read_up_to
         if read_up_to >= stop:
             return
-        notifications = ledger.recorder.select_notifications(start=read_up_to, limit=window, stop=stop, inclusive_of_start=False)
+        # No ``stop`` in the query: with it, PostgreSQL planned a bitmap scan of every row up to
+        # ``stop`` and a sort on disk whenever the events table had not been analysed since a
+        # bulk import (each window took 0.25 s instead of 3 ms at 200,000 events). The rows
+        # past ``stop`` are recorded after the rebuild began: the final catch-up applies them.
+        notifications = [n for n in ledger.recorder.select_notifications(start=read_up_to, limit=window, inclusive_of_start=False)
+                         if n.id <= stop]
         if not notifications:
             read_up_to = stop
             return
