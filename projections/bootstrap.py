@@ -107,7 +107,10 @@ class Services:
         """Drop the views and build them again from the whole history; return how many events were applied.
 
         ``workers``: processes that fold shards of the treaties (0: this process alone;
-        by default one per core when the history is long).
+        by default one per core when the history is long). They are started with
+        ``multiprocessing``'s ``spawn``, which imports the calling script again: a script
+        calling this needs the usual ``if __name__ == "__main__":`` guard. Raises
+        :class:`~projections.views.RebuildInProgress` when another process is rebuilding.
         """
         return self.read.projection.rebuild(self.ledger, workers=workers, progress=progress, indexing=indexing)
 
