@@ -29,8 +29,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)  # piped output keeps its lines whole (tables still fit the width)
+errors = Console(stderr=True, soft_wrap=True)
 
 DatabaseOption = Annotated[
     str,
