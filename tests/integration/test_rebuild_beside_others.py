@@ -54,24 +54,29 @@ def parties(services: Services, on: date) -> list[str]:
     return list(services.read.membership_as_of("open-skies", on)["parties"])
 
 
-def test_a_write_elsewhere_during_a_rebuild_is_stored_and_applied_by_the_rebuild(
-        two: tuple[Services, Services], database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    rebuilder, other = two
+def record_elsewhere_right_after_the_drop(rebuilder: Services, other: Services, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Have ``other`` (the API) record FIN's accession and catch up while the views lie empty; its catch-ups' counts."""
     view = rebuilder.read.view
     drop = view.drop_views
     caught_up: list[int] = []
 
     def drop_then_the_other_records(*args: object, **kwargs: object) -> None:
         drop(*args, **kwargs)  # type: ignore[arg-type]
-        # The API records an event while the views are empty: its catch-up must write nothing.
         other.ledger.record_event("open-skies", acceded("FIN", "2002-12-13"))
         caught_up.append(other.read.projection.catch_up(other.ledger))
 
     monkeypatch.setattr(view, "drop_views", drop_then_the_other_records)
+    return caught_up
+
+
+def test_a_write_elsewhere_during_a_rebuild_is_stored_and_applied_by_the_rebuild(
+        two: tuple[Services, Services], database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    rebuilder, other = two
+    caught_up = record_elsewhere_right_after_the_drop(rebuilder, other, monkeypatch)
     assert rebuilder.rebuild_views(workers=0) == 5  # the registration, three events, and FIN's accession
-    assert caught_up == [0]
+    assert caught_up == [0]  # the other process wrote nothing to the views being rebuilt
     assert READ_INDEXES <= set(index_names(database_url))
-    assert view.max_tracking_id(APPLICATION_NAME) == rebuilder.ledger.recorder.max_notification_id()
+    assert rebuilder.read.view.max_tracking_id(APPLICATION_NAME) == rebuilder.ledger.recorder.max_notification_id()
     other.read.refresh()  # the other process reads the rebuilt views back
     treaty = other.ledger.treaty("open-skies")
     for services in (rebuilder, other):
@@ -83,16 +88,7 @@ def test_a_write_elsewhere_during_a_rebuild_is_stored_and_applied_by_the_rebuild
 def test_a_rebuild_with_worker_processes_also_keeps_other_writers_out(
         two: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch) -> None:
     rebuilder, other = two
-    view = rebuilder.read.view
-    drop = view.drop_views
-    caught_up: list[int] = []
-
-    def drop_then_the_other_records(*args: object, **kwargs: object) -> None:
-        drop(*args, **kwargs)  # type: ignore[arg-type]
-        other.ledger.record_event("open-skies", acceded("FIN", "2002-12-13"))
-        caught_up.append(other.read.projection.catch_up(other.ledger))
-
-    monkeypatch.setattr(view, "drop_views", drop_then_the_other_records)
+    caught_up = record_elsewhere_right_after_the_drop(rebuilder, other, monkeypatch)
     assert rebuilder.rebuild_views(workers=2) == 5
     assert caught_up == [0]
     assert parties(rebuilder, date(2003, 6, 1)) == ["FIN", "RUS", "USA"]
