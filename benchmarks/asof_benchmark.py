@@ -10,7 +10,8 @@ from the whole history (events per second), then asks random membership question
 random dates and prints p50 and p99 latency from the views and by replay.
 
 PostgreSQL: ``TREATY_LEDGER_BENCH_POSTGRES`` (default postgresql://postgres@127.0.0.1:5432/test);
-each run uses a schema of its own, dropped at the end.
+each run uses a schema of its own, dropped at the end. SQLite: a file in a temporary folder
+(``$TMPDIR``), removed at the end.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import argparse
 import os
 import platform
 import random
+import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -131,10 +134,13 @@ def percentile(values: list[float], q: float) -> float:
 
 def run(backend: str, size: int, per_treaty: int, queries: int, seed: int, workers: int | None) -> dict[str, Any]:
     rng = random.Random(seed)
-    cleanup = None
+    cleanup: Callable[[], None]
     if backend == "sqlite":
         folder = tempfile.mkdtemp(prefix="treaty-bench-")
         url = f"sqlite:///{folder}/ledger.db"
+
+        def cleanup() -> None:
+            shutil.rmtree(folder, ignore_errors=True)  # 2.3 GB at 1,000,000 events
     else:
         base = os.environ.get("TREATY_LEDGER_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
         schema = f"bench_{uuid4().hex[:10]}"
@@ -163,7 +169,7 @@ def run(backend: str, size: int, per_treaty: int, queries: int, seed: int, worke
         view_ms, replay_ms = [], []
         slugs = [f"treaty-{i:05d}" for i in range(treaties)]
         last_day = max(r.date for r in services.ledger.list_events(slugs[0]) if r.date)
-        aggregates = {}
+        aggregates: dict[str, Any] = {}
         for _ in range(queries):
             slug = rng.choice(slugs)
             as_of = START + timedelta(days=rng.randint(0, (last_day - START).days))
@@ -185,8 +191,7 @@ def run(backend: str, size: int, per_treaty: int, queries: int, seed: int, worke
         }
     finally:
         services.close()
-        if cleanup:
-            cleanup()
+        cleanup()
 
 
 REBUILD_TARGET = 20_000

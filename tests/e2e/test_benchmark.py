@@ -23,9 +23,10 @@ def run_benchmark(*options: str, env: dict[str, str] | None = None) -> subproces
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])
-def test_the_benchmark_prints_a_row_per_size_and_the_latency_ratio_on_sqlite(workers: str) -> None:
-    result = run_benchmark("--backends", "sqlite", "--workers", workers)
+def test_the_benchmark_prints_a_row_per_size_and_the_latency_ratio_on_sqlite(workers: str, tmp_path: Path) -> None:
+    result = run_benchmark("--backends", "sqlite", "--workers", workers, env={"TMPDIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
+    assert list(tmp_path.iterdir()) == []  # its SQLite files are removed
     rows = [line.split() for line in result.stdout.splitlines() if line.startswith("sqlite ")]
     assert [row[1] for row in rows] == ["1,002", "3,006"]
     assert all(float(row[-2].replace(",", "")) > 0 for row in rows)  # rebuild events per second
