@@ -12,6 +12,7 @@ Every error response is ``{"error": kind, "field": name-or-null, "reason": sente
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -79,6 +80,24 @@ def _field_of(location: tuple[Any, ...], error_type: str) -> str | None:
     return field or None
 
 
+def _problem(error: Mapping[str, Any]) -> tuple[str, str | None, str]:
+    """The kind, field and reason of one of pydantic's validation errors, worded as the domain words its own."""
+    error_type = str(error.get("type", ""))
+    raw_context = error.get("ctx")
+    context: Mapping[str, Any] = raw_context if isinstance(raw_context, Mapping) else {}
+    reason = str(error.get("msg", "invalid request"))
+    if error_type == "json_invalid":  # the location is the character where the text stops being JSON
+        position = next((p for p in reversed(tuple(error.get("loc", ()))) if isinstance(p, int)), None)
+        where = f" at character {position}" if position is not None else ""
+        return "invalid_input", "body", f"the request body is not valid JSON{where}: {context.get('error', reason)}"
+    field = _field_of(tuple(error.get("loc", ())), error_type)
+    if error_type == "union_tag_invalid":
+        reason = f"unknown event type {context.get('tag')!r}; known types are {context.get('expected_tags')}"
+    elif error_type == "union_tag_not_found":
+        reason = "every event needs a type"
+    return ("invalid_date" if error_type == "invalid_date" else "invalid_input"), field, reason
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map the domain's, the store's and the API's errors to JSON responses."""
 
@@ -95,15 +114,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
-        first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request", "type": ""}
-        field = _field_of(tuple(first.get("loc", ())), str(first.get("type", "")))
-        reason = str(first.get("msg", "invalid request"))
-        raw_context = first.get("ctx")
-        context: dict[str, Any] = raw_context if isinstance(raw_context, dict) else {}
-        if first.get("type") == "union_tag_invalid":
-            reason = f"unknown event type {context.get('tag')!r}; known types are {context.get('expected_tags')}"
-        elif first.get("type") == "union_tag_not_found":
-            reason = "every event needs a type"
-        body = _body("invalid_input", field, reason)
-        body["errors"] = [{"field": _field_of(tuple(e.get("loc", ())), str(e.get("type", ""))), "reason": str(e.get("msg"))} for e in error.errors()]
+        problems = [_problem(e) for e in error.errors()] or [("invalid_input", None, "invalid request")]
+        kind, field, reason = problems[0]
+        body = _body(kind, field, reason)
+        body["errors"] = [{"field": f, "reason": r} for _, f, r in problems]
         return JSONResponse(body, status_code=422)

@@ -8,8 +8,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic_core import PydanticCustomError
 
+from domain.dates import parse_date
+from domain.errors import InvalidDate
 from domain.events import COMMON_FIELDS, EVENT_TYPES, EventType, FieldSpec
 
 __all__ = [
@@ -31,6 +34,18 @@ __all__ = [
 STATE_DOC = "a state: ISO 3166-1 alpha-3 code (USA), ISO 3166-3 code for a historic state (CSHH), alpha-2 code or English name"
 
 
+def _calendar_date(value: Any) -> Date:
+    """A date as the domain reads one: the text ``YYYY-MM-DD`` only (not a number, not a timestamp)."""
+    try:
+        return parse_date(value, field="date")
+    except InvalidDate as error:
+        raise PydanticCustomError("invalid_date", error.reason) from None
+
+
+CalendarDate = Annotated[Date, BeforeValidator(_calendar_date)]
+"""A request's date: read by the domain's rule, so the API accepts exactly the dates a dataset may hold."""
+
+
 class SourceIn(BaseModel):
     """Where a fact comes from: a title or a url is required."""
 
@@ -39,7 +54,7 @@ class SourceIn(BaseModel):
     title: str | None = Field(None, description="title of the source", max_length=10_000)
     url: str | None = Field(None, description="http(s) address of the source", max_length=10_000)
     publisher: str | None = Field(None, max_length=10_000)
-    published_on: Date | None = None
+    published_on: CalendarDate | None = None
     quote: str | None = Field(None, description="a short quote", max_length=10_000)
 
 
@@ -92,7 +107,7 @@ def _annotation(spec: FieldSpec) -> Any:
     if spec.kind == "choice":
         return Literal[spec.choices]
     if spec.kind == "date":
-        return Date
+        return CalendarDate
     if spec.kind == "ref":
         return UUID
     if spec.kind == "refs":
@@ -112,7 +127,7 @@ def _description(spec: FieldSpec) -> str:
 def _event_model(spec: EventType) -> type[BaseModel]:
     fields: dict[str, Any] = {"type": (Literal[spec.name], Field(description=spec.description))}
     if spec.dated:
-        fields["date"] = (Date, Field(description="the effective date (YYYY-MM-DD)"))
+        fields["date"] = (CalendarDate, Field(description="the effective date (YYYY-MM-DD)"))
     for field_spec in (*spec.fields, *COMMON_FIELDS):
         annotation = _annotation(field_spec)
         name = "from_" if field_spec.name == "from" else field_spec.name

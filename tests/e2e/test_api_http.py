@@ -103,8 +103,13 @@ class TestWriting:
 
 BAD_INPUT = [
     ({"type": "signed", "state": "Atlantis", "date": "1992-03-24", "source": SOURCE}, "state", "unknown state"),
-    ({"type": "signed", "state": "USA", "date": "1992-02-30", "source": SOURCE}, "date", "date"),
-    ({"type": "signed", "state": "USA", "date": "not a date", "source": SOURCE}, "date", "date"),
+    ({"type": "signed", "state": "USA", "date": "1992-02-30", "source": SOURCE}, "date", "'1992-02-30' is not a real calendar date"),
+    ({"type": "signed", "state": "USA", "date": "not a date", "source": SOURCE}, "date", "expected a date YYYY-MM-DD, got 'not a date'"),
+    # Dates as the domain reads them, not as pydantic would: no numbers, no timestamps.
+    ({"type": "signed", "state": "USA", "date": 86400, "source": SOURCE}, "date", "expected a date YYYY-MM-DD, got 86400"),
+    ({"type": "signed", "state": "USA", "date": "1992-03-24T00:00:00", "source": SOURCE}, "date", "expected a date YYYY-MM-DD"),
+    ({"type": "signed", "state": "USA", "date": "1992-03-24", "source": {**SOURCE, "published_on": "1992"}}, "source.published_on",
+     "expected a date YYYY-MM-DD, got '1992'"),
     ({"type": "signed", "state": "USA", "date": "1992-03-24"}, "source", "required"),
     ({"type": "signed", "state": "USA", "date": "1992-03-24", "source": {"publisher": "x"}}, "source", "title or a url"),
     ({"type": "ratify", "state": "USA", "date": "1992-03-24", "source": SOURCE}, "type", "unknown event type 'ratify'"),
@@ -143,6 +148,21 @@ class TestBadInput:
     def test_a_malformed_as_of_is_a_422(self, api: Api) -> None:
         response = api.get("/membership", as_of="2020-02-30")
         assert response.status_code == 422 and response.json()["field"] == "as_of"
+
+    def test_a_bad_date_in_a_body_is_worded_as_a_bad_as_of_is(self, api: Api) -> None:
+        in_body = api.record({"type": "signed", "state": "USA", "date": "2020-02-30", "source": SOURCE}).json()
+        in_query = api.get("/membership", as_of="2020-02-30").json()
+        assert (in_body["error"], in_query["error"]) == ("invalid_date", "invalid_date")
+        assert in_body["reason"] == in_query["reason"] == "'2020-02-30' is not a real calendar date (day is out of range for month)"
+
+    def test_a_body_that_is_not_json_names_the_body_and_where_it_breaks(self, api: Api) -> None:
+        before = api.count()
+        response = api.writer.post(f"/v1/treaties/{api.treaty}/events", content=b'{"type": "signed", "state": ',
+                                   headers={"content-type": "application/json"})
+        assert response.status_code == 422
+        assert response.json()["field"] == "body"
+        assert response.json()["reason"] == "the request body is not valid JSON at character 28: Expecting value"
+        assert api.count() == before
 
 
 class TestKeys:
