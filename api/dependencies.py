@@ -70,8 +70,12 @@ def require_writer(services: ServicesDep, authorization: Annotated[str | None, S
 
 
 def require_reader(services: ServicesDep, settings: SettingsDep, authorization: Annotated[str | None, Security(_API_KEY)]) -> ApiKey | None:
-    """The caller's key when reads need one (``TREATY_LEDGER_REQUIRE_READ_KEY``), else ``None``."""
-    if not settings.require_read_key:
+    """The caller's key when reads need one (``TREATY_LEDGER_REQUIRE_READ_KEY``) or one is sent, else ``None``.
+
+    Reads are open by default, but a key that is sent is checked: a client with a mistyped or
+    revoked key learns so at once (401) instead of believing it is authenticated.
+    """
+    if not settings.require_read_key and not authorization:
         return None
     return _key(services, authorization)
 

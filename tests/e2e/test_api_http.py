@@ -174,6 +174,13 @@ class TestKeys:
         response = api.anonymous.post("/v1/treaties", json=OPEN_SKIES, headers={"Authorization": "Bearer tl_nope_nope"})
         assert response.status_code == 401
 
+    def test_reads_are_open_but_a_key_sent_with_one_is_checked(self, api: Api) -> None:
+        assert api.anonymous.get(f"/v1/treaties/{api.treaty}/membership").status_code == 200
+        assert api.reader.get(f"/v1/treaties/{api.treaty}/membership").status_code == 200
+        mistyped = api.anonymous.get(f"/v1/treaties/{api.treaty}/membership", headers={"Authorization": "Bearer tl_nope_nope"})
+        assert mistyped.status_code == 401 and mistyped.json()["reason"] == "unknown or revoked API key"
+        assert mistyped.headers["www-authenticate"] == "Bearer"
+
     def test_a_reader_key_on_a_write_is_a_403(self, api: Api) -> None:
         response = api.reader.post(f"/v1/treaties/{api.treaty}/events", json={"type": "signed", "state": "FRA", "date": "1992-03-24", "source": SOURCE})
         assert response.status_code == 403 and "writer" in response.json()["reason"]
