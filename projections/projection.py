@@ -22,19 +22,28 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.projection import Projection
 
+from domain.errors import LedgerError
 from domain.ledger import Ledger
 from domain.treaty import Treaty
 from projections.engine import Change, Registration, TreatyProjector
 from projections.rebuild import RebuildFailed, default_workers, load_in_parallel
-from projections.views import BatchRows, LedgerView, RebuildInProgress
+from projections.views import BatchRows, LedgerView, RebuildInProgress, ViewsBusy
 
-__all__ = ["APPLICATION_NAME", "LedgerProjection"]
+__all__ = ["APPLICATION_NAME", "LedgerProjection", "ViewsMoved"]
 
 APPLICATION_NAME = Ledger.name
 """The name the views track the ledger's notifications under."""
 
 _ATTEMPTS = 3
 """Tries at applying one subscribed event whose compare-and-set keeps failing, before giving up."""
+
+
+class ViewsMoved(LedgerError):
+    """The views no longer stand where this subscriber left them: follow them again from where they are.
+
+    Raised to eventsourcing's ``ProjectionRunner`` (``treaty-ledger project``), which stops; the
+    command catches up from the views and starts following again.
+    """
 
 _PAUSE_FROM = 500
 """Batches of at least this many events are applied with the cycle collector paused."""
@@ -88,12 +97,14 @@ class LedgerProjection(Projection[LedgerView]):
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """Apply one event delivered by a subscription.
 
-        While another process rebuilds the views, this waits for it, then goes on from where the
-        rebuild left them (they hold every event recorded before it ended, perhaps this one).
+        While another process rebuilds the views this waits for it. Should the views then stand
+        where this process left them, it goes on; if they stand elsewhere (the rebuild applied
+        more, or stopped part-way and holds less), it cannot know that the events between are
+        applied, so it raises :class:`ViewsMoved`: the worker follows again from the views.
         """
         with self._lock:
-            after_rebuild = False
-            for attempt in range(1, _ATTEMPTS + 1):
+            conflicts = 0
+            while True:
                 if self._tracked is not None and tracking.notification_id <= self._tracked:
                     return  # applied already, by this process or another
                 previous = self._tracked
@@ -102,16 +113,26 @@ class LedgerProjection(Projection[LedgerView]):
                     return
                 except RebuildInProgress:
                     self.view.wait_for_rebuild()
-                    after_rebuild = True
-                    self._tracked = self.view.max_tracking_id(APPLICATION_NAME)
-                except IntegrityError:
-                    self._tracked = self.view.max_tracking_id(APPLICATION_NAME)
-                    if self._tracked is not None and tracking.notification_id <= self._tracked:
-                        return  # another process applied it first
-                    if attempt == _ATTEMPTS or (self._tracked != previous and not after_rebuild):
-                        raise  # the views moved elsewhere: the runner must start again from them
-                    # Same position, but what this process held no longer matches the stored rows
-                    # (the views were rebuilt meanwhile): apply it again from the stored rows.
+                    error: Exception | None = None
+                except LookupError as missing:  # a treaty not in the views: being rebuilt, or left behind
+                    if not self.view.held_by_a_rebuild() and self.view.max_tracking_id(APPLICATION_NAME) == previous:
+                        raise
+                    self.view.wait_for_rebuild()
+                    conflicts += 1
+                    error = missing
+                except IntegrityError as conflict:
+                    conflicts += 1
+                    error = conflict
+                self._tracked = self.view.max_tracking_id(APPLICATION_NAME)
+                if self._tracked is not None and tracking.notification_id <= self._tracked:
+                    return  # another process applied it first (or the rebuild did)
+                if self._tracked != previous:
+                    raise ViewsMoved(f"the views stand at notification {self._tracked}, not {previous} as this process "
+                                     f"left them (rebuilt or advanced elsewhere)") from error
+                if error is not None and conflicts >= _ATTEMPTS:
+                    raise error
+                # Same position, but what this process held may no longer match the stored rows
+                # (the views were rebuilt meanwhile): apply it again from the stored rows.
 
     # -- pull-based catch-up ----------------------------------------------------------------------
 
@@ -144,6 +165,11 @@ class LedgerProjection(Projection[LedgerView]):
                     # Another process is rebuilding the views; it applies these events too.
                     self._tracked = None  # the views it leaves are not the ones this process read
                     return applied
+                except LookupError:  # a treaty not in the views: they were dropped for a rebuild meanwhile?
+                    if not self.view.held_by_a_rebuild():
+                        raise
+                    self._tracked = None
+                    return applied
                 applied += len(items)
                 if progress is not None:
                     progress(len(items))
@@ -162,16 +188,23 @@ class LedgerProjection(Projection[LedgerView]):
 
         The views are held meanwhile (:meth:`LedgerView.rebuilding`): other processes' catch-ups
         write nothing until the tables are loaded. Raises
-        :class:`~projections.views.RebuildInProgress` when another rebuild holds them.
+        :class:`~projections.views.RebuildInProgress` when another rebuild holds them, and
+        :class:`~projections.views.ViewsBusy` (having applied what others recorded meanwhile)
+        when writes in progress do not end in time.
         """
         with self._lock, _collector_paused():
             # Hold the views first: writes in progress elsewhere end, later ones write nothing
             # until the tables are loaded and indexed (this process's last catch-up applies them).
-            with self.view.rebuilding():
-                try:
-                    applied = self._reload(ledger, workers, progress, indexing)
-                except IntegrityError as error:  # only a process that ignores the hold gets here
-                    raise RebuildFailed(f"another process wrote the views during the rebuild ({error}); rebuild again") from error
+            try:
+                with self.view.rebuilding():
+                    try:
+                        applied = self._reload(ledger, workers, progress, indexing)
+                    except IntegrityError as error:  # only a process that ignores the hold gets here
+                        raise RebuildFailed(f"another process wrote the views during the rebuild ({error}); rebuild again") from error
+            except ViewsBusy:
+                # Other processes' catch-ups stood back while this waited: apply what they recorded.
+                self.catch_up(ledger, batch_size=self.rebuild_batch_size)
+                raise
             # Events recorded meanwhile (the workers stopped at the last one recorded when they started).
             return applied + self.catch_up(ledger, batch_size=self.rebuild_batch_size, progress=progress)
 

@@ -35,7 +35,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
@@ -65,6 +65,7 @@ __all__ = [
     "Registration",
     "SQLiteLedgerView",
     "TreatyRow",
+    "ViewsBusy",
     "record_from_json",
 ]
 
@@ -75,6 +76,10 @@ class RebuildInProgress(LedgerError):
     Nothing is lost: the rebuild applies every event recorded before it ends. Raised to a
     second rebuild, too, and to a catch-up (which then stops, having written nothing).
     """
+
+
+class ViewsBusy(LedgerError):
+    """A rebuild gave up waiting for writes in progress to end; it dropped nothing."""
 
 _BEGINNING = date(1, 1, 1)
 
@@ -210,8 +215,8 @@ class LedgerView(TrackingRecorder):
     row_id_type = "INTEGER"
     copies_packed_rows = False
     """Whether this backend takes rows as COPY text (:meth:`BatchRows.pack`)."""
-    rebuild_lock_wait = 10.0
-    """Seconds a rebuild waits for the views: writes in progress end sooner; another rebuild does not."""
+    rebuild_lock_wait = 30.0
+    """Seconds a rebuild waits for writes in progress to end before giving up (:class:`ViewsBusy`)."""
 
     # -- names ---------------------------------------------------------------------------------
 
@@ -318,13 +323,18 @@ class LedgerView(TrackingRecorder):
     def rebuilding(self) -> Iterator[None]:
         """Hold the views for a rebuild: other processes' :meth:`write_batch` refuse meanwhile.
 
-        Waits up to :attr:`rebuild_lock_wait` seconds for writes in progress to end; raises
-        :class:`RebuildInProgress` when another rebuild holds the views.
+        Raises :class:`RebuildInProgress` at once when another rebuild holds the views, and
+        :class:`ViewsBusy` when writes in progress have not ended after :attr:`rebuild_lock_wait`
+        seconds (meanwhile other writes stand back, as for a rebuild).
         """
 
     @abstractmethod
     def wait_for_rebuild(self) -> None:
         """Return once no rebuild holds the views (at once when none does)."""
+
+    @abstractmethod
+    def held_by_a_rebuild(self) -> bool:
+        """Whether a rebuild holds the views now."""
 
     @abstractmethod
     @contextmanager
@@ -565,14 +575,18 @@ class SQLiteLedgerView(LedgerView, SQLiteTrackingRecorder):
         return "tracking"
 
     def lock_path(self) -> str | None:
-        """The file a rebuild locks, beside the database file (``None`` in memory: one process only)."""
+        """The file a rebuild locks, beside the database file (``None`` in memory: one process only).
+
+        The database's real path, so that every name for one file (a symlink, a ``file:`` URI)
+        finds the same lock.
+        """
         pool = self.datastore.pool
         if pool.is_sqlite_memory_mode or fcntl is None:
             return None
         name = pool.db_name
         if name.startswith("file:"):
-            name = unquote(name[len("file:"):].split("?", 1)[0])
-        return f"{name}-rebuild-lock"
+            name = unquote(urlsplit(name).path)
+        return f"{os.path.realpath(name)}-rebuild-lock"
 
     @contextmanager
     def _locked(self, mode: int, *, wait: float | None) -> Iterator[bool]:
@@ -602,16 +616,25 @@ class SQLiteLedgerView(LedgerView, SQLiteTrackingRecorder):
 
     @contextmanager
     def rebuilding(self) -> Iterator[None]:
-        # flock has no queue: a rebuild polls until the writes in progress (each holding the
-        # lock shared for one batch) have let go.
+        with self._locked(fcntl.LOCK_SH if fcntl else 0, wait=0) as free:  # held exclusively only by a rebuild
+            pass
+        if not free:
+            raise RebuildInProgress(f"another process is rebuilding the views (it holds {self.lock_path()})")
+        # flock has no queue: writes go on while the rebuild polls for the moment none is in
+        # progress (each holds the lock shared for one batch).
         with self._locked(fcntl.LOCK_EX if fcntl else 0, wait=self.rebuild_lock_wait) as taken:
             if not taken:
-                raise RebuildInProgress(f"another process is rebuilding the views (it holds {self.lock_path()})")
+                raise ViewsBusy(f"writes to the views were still in progress after {self.rebuild_lock_wait:g} s "
+                                f"(or another rebuild began); nothing was dropped")
             yield
 
     def wait_for_rebuild(self) -> None:
         with self._locked(fcntl.LOCK_SH if fcntl else 0, wait=None):
             pass
+
+    def held_by_a_rebuild(self) -> bool:
+        with self._locked(fcntl.LOCK_SH if fcntl else 0, wait=0) as free:
+            return not free
 
     @contextmanager
     def write_cursor(self) -> Iterator[Any]:
@@ -660,17 +683,15 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
             self.tracking_table_exists = True
             self.tracking_migration_current = self.tracking_migration_previous = 1
             self.datastore.register_type_adapters()
-            if missing and not self._held_by_a_rebuild():  # a rebuild creates them when it has loaded the tables
+            if missing and not self.held_by_a_rebuild():  # a rebuild creates them when it has loaded the tables
                 self.create_indexes()
             return
         super().create_table()
 
-    def _held_by_a_rebuild(self) -> bool:
-        try:
-            with self.write_cursor():
-                return False
-        except RebuildInProgress:
-            return True
+    def held_by_a_rebuild(self) -> bool:
+        with self.cursor(commit=False) as c:
+            c.execute("SELECT pg_try_advisory_xact_lock_shared(%s) AS free", (self.lock_key(),))
+            return not c.fetchone()["free"]
 
     def _missing_relations(self) -> set[str] | None:
         """The view's tables and indexes not in the schema; ``None`` without eventsourcing's tracking table and marker."""
@@ -694,30 +715,38 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
     def tracking_table(self) -> str:
         return f'"{self.datastore.schema}"."{self.tracking_table_name}"'
 
-    def lock_key(self) -> int:
-        """The advisory lock a rebuild of this schema's views holds (a signed 64-bit number)."""
-        digest = hashlib.sha256(f"treaty-ledger views {self.datastore.schema}".encode()).digest()
+    def lock_key(self, what: str = "views") -> int:
+        """The advisory lock on this schema's ``views`` (or its ``rebuild``), as a signed 64-bit number."""
+        digest = hashlib.sha256(f"treaty-ledger {what} {self.datastore.schema}".encode()).digest()
         return int.from_bytes(digest[:8], "big", signed=True)
 
     @contextmanager
     def rebuilding(self) -> Iterator[None]:
-        # A session lock on a connection kept for the whole rebuild (pool connections are in
-        # autocommit, so it holds no transaction open). Writers take the lock shared for one
-        # transaction each; the exclusive request queues behind the ones in progress and makes
-        # later ones fail their try, so a busy API cannot starve a rebuild.
-        key = self.lock_key()
+        # Session locks on a connection kept for the whole rebuild (pool connections are in
+        # autocommit, so it holds no transaction open). The ``rebuild`` lock tells another
+        # rebuild at once; the ``views`` lock, which writers take shared for one transaction
+        # each, is then awaited: the exclusive request queues behind the writes in progress and
+        # makes later ones fail their try, so a busy API cannot starve a rebuild.
+        rebuild, views = self.lock_key("rebuild"), self.lock_key("views")
         with self.datastore.get_connection() as conn:
+            if not conn.execute("SELECT pg_try_advisory_lock(%s) AS taken", (rebuild,)).fetchone()["taken"]:  # type: ignore[index]
+                raise RebuildInProgress("another process is rebuilding the views (it holds their rebuild lock)")
             try:
-                with conn.transaction():
-                    conn.execute(SQL("SET LOCAL lock_timeout = '{0}ms'").format(int(self.rebuild_lock_wait * 1000)))
-                    conn.execute("SELECT pg_advisory_lock(%s)", (key,))
-            except psycopg.errors.LockNotAvailable:
-                raise RebuildInProgress("another process is rebuilding the views (it holds their advisory lock)") from None
-            try:
-                yield
+                try:
+                    with conn.transaction():
+                        conn.execute(SQL("SET LOCAL lock_timeout = '{0}ms'").format(int(self.rebuild_lock_wait * 1000)))
+                        conn.execute("SELECT pg_advisory_lock(%s)", (views,))
+                except psycopg.errors.LockNotAvailable:
+                    raise ViewsBusy(f"writes to the views were still in progress after {self.rebuild_lock_wait:g} s; "
+                                    "nothing was dropped") from None
+                try:
+                    yield
+                finally:
+                    with suppress(psycopg.Error):  # a lost connection has released the lock already
+                        conn.execute("SELECT pg_advisory_unlock(%s)", (views,))
             finally:
-                with suppress(psycopg.Error):  # a lost connection has released the lock already
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                with suppress(psycopg.Error):
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (rebuild,))
 
     def wait_for_rebuild(self) -> None:
         with self.datastore.get_connection() as conn, conn.transaction():

@@ -36,7 +36,7 @@ from domain.ledger import Ledger
 from domain.states import normalise_state
 from projections.bootstrap import view_env
 from projections.dataset import export_lines, import_file
-from projections.projection import LedgerProjection
+from projections.projection import LedgerProjection, ViewsMoved
 from projections.replay import (
     compliance_by_replay,
     membership_by_replay,
@@ -112,16 +112,23 @@ def project(
     services = open_services_or_exit(database)
     catch_up_with_progress(services, label="catching up")
     url = services.database
-    console.print(f"projection worker following {url.redacted()} (Ctrl-C to stop)")
     try:
         if url.is_postgres:
-            with startup_lock(url):
-                runner = ProjectionRunner(
-                    application_class=Ledger, projection_class=LedgerProjection, view_class=PostgresLedgerView, env=view_env(url)
-                )
-            with runner:
-                runner.run_forever()
+            while True:
+                with startup_lock(url):
+                    runner = ProjectionRunner(
+                        application_class=Ledger, projection_class=LedgerProjection, view_class=PostgresLedgerView, env=view_env(url)
+                    )
+                try:
+                    with runner:  # subscribed from where the views stand
+                        console.print(f"projection worker following {url.redacted()} (Ctrl-C to stop)")
+                        runner.run_forever()
+                    break
+                except ViewsMoved as moved:  # rebuilt elsewhere, say: follow again from where they stand
+                    console.print(f"{moved.reason}: catching up, then following again")
+                    catch_up_with_progress(services, label="catching up")
         else:
+            console.print(f"projection worker following {url.redacted()}, every {poll_interval:g} s (Ctrl-C to stop)")
             while True:
                 services.read.refresh()
                 time.sleep(poll_interval)

@@ -9,17 +9,22 @@ and that the projection worker keeps the views current for writes made by other 
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 
-from projections.bootstrap import open_ledger, open_view
+from projections.bootstrap import open_ledger, open_services, open_view
 from projections.projection import APPLICATION_NAME
 from tests.e2e.server import free_port
 
@@ -48,8 +53,18 @@ def environment(postgres_url: str) -> dict[str, str]:
     return {**os.environ, "TREATY_LEDGER_DATABASE": postgres_url}
 
 
+@dataclass
+class Stack:
+    """The running services: the API's address, the environment they share, and their processes."""
+
+    base: str
+    environment: dict[str, str]
+    worker: subprocess.Popen[str]
+    api: subprocess.Popen[str]
+
+
 @pytest.fixture
-def stack(environment: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
+def stack(environment: dict[str, str]) -> Iterator[Stack]:
     """import (one-shot), then worker and api, as the compose file orders them."""
     imported = subprocess.run(as_local(compose_command("import")), cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300, check=False)
     assert imported.returncode == 0, imported.stderr
@@ -67,7 +82,7 @@ def stack(environment: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
             if api.poll() is not None:
                 raise AssertionError(api.stdout.read() if api.stdout else "the api exited")
             time.sleep(0.1)  # waiting for processes to start listening, not for the ledger
-        yield base, environment
+        yield Stack(base, environment, worker, api)
     finally:
         for process in (api, worker):
             process.terminate()
@@ -77,9 +92,33 @@ def stack(environment: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
                 process.kill()
 
 
+class Lines:
+    """What a process prints, line by line, read by a thread of its own (so a wait can time out)."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.queue: queue.Queue[str] = queue.Queue()
+        assert process.stdout is not None
+        threading.Thread(target=self._read, args=(process.stdout,), daemon=True).start()
+
+    def _read(self, stdout: Iterable[str]) -> None:
+        for line in stdout:
+            self.queue.put(line)
+
+    def until(self, text: str, timeout: float = 60) -> str:
+        """The lines up to the one holding ``text``, which must come within ``timeout`` seconds."""
+        said = ""
+        deadline = time.monotonic() + timeout
+        while text not in said:
+            try:
+                said += self.queue.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                raise AssertionError(f"no {text!r} within {timeout} s; it said: {said!r}") from None
+        return said
+
+
 @pytest.mark.postgres
-def test_an_event_written_through_the_api_is_seen_through_every_worker(stack: tuple[str, dict[str, str]]) -> None:
-    base, environment = stack
+def test_an_event_written_through_the_api_is_seen_through_every_worker(stack: Stack) -> None:
+    base, environment = stack.base, stack.environment
     assert "--workers" in compose_command("api")
     key = subprocess.run([sys.executable, "-m", "api", "keys", "create", "--name", "ops", "--role", "writer"],
                          env=environment, capture_output=True, text=True, timeout=120, check=True).stdout.strip()
@@ -96,8 +135,8 @@ def test_an_event_written_through_the_api_is_seen_through_every_worker(stack: tu
 
 
 @pytest.mark.postgres
-def test_the_worker_keeps_the_views_current_for_writes_from_other_processes(stack: tuple[str, dict[str, str]]) -> None:
-    base, environment = stack
+def test_the_worker_keeps_the_views_current_for_writes_from_other_processes(stack: Stack) -> None:
+    base, environment = stack.base, stack.environment
     database = environment["TREATY_LEDGER_DATABASE"]
     writer = open_ledger(database)  # another process's writer: no catch-up of its own
     writer.record_event("open-skies", {"type": "withdrawal_notified", "state": "FIN", "date": "2023-01-01",
@@ -107,3 +146,49 @@ def test_the_worker_keeps_the_views_current_for_writes_from_other_processes(stac
     answer = httpx.get(f"{base}/v1/treaties/open-skies/states/FIN", params={"as_of": "2023-02-01"}).json()
     assert (answer["status"], answer["effective_on"]) == ("withdrawing", "2023-07-01")
     writer.close()
+
+
+@pytest.mark.postgres
+def test_the_worker_goes_on_following_after_a_rebuild_run_beside_it(stack: Stack) -> None:
+    database = stack.environment["TREATY_LEDGER_DATABASE"]
+    rebuilt = subprocess.run([sys.executable, "-m", "api", "rebuild"], env=stack.environment, capture_output=True, text=True, timeout=300, check=False)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    writer = open_ledger(database)  # another process's writer: no catch-up of its own
+    writer.record_event("open-skies", {"type": "withdrawal_notified", "state": "FIN", "date": "2023-01-01",
+                                       "source": {"title": "A test note, not a real one"}})
+    view = open_view(database)
+    view.wait(APPLICATION_NAME, writer.recorder.max_notification_id(), timeout=30)
+    answer = httpx.get(f"{stack.base}/v1/treaties/open-skies/states/FIN", params={"as_of": "2023-02-01"}).json()
+    assert (answer["status"], answer["effective_on"]) == ("withdrawing", "2023-07-01")
+    assert stack.worker.poll() is None, "the worker stopped"
+    writer.close()
+
+
+@pytest.mark.postgres
+def test_after_a_rebuild_dies_part_way_the_worker_catches_up_and_follows_again(environment: dict[str, str]) -> None:
+    """The worker alone (no API processes, whose catch-ups at start could fill the views first)."""
+    database = environment["TREATY_LEDGER_DATABASE"]
+    imported = subprocess.run(as_local(compose_command("import")), cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300, check=False)
+    assert imported.returncode == 0, imported.stderr
+    worker = subprocess.Popen(as_local(compose_command("worker")), cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = Lines(worker)
+        said = lines.until("projection worker following")  # subscribed where the views stood
+        view = open_view(database)
+        with view.rebuilding():
+            view.drop_views(APPLICATION_NAME)  # a rebuild that died right after dropping the views
+        writer = open_ledger(database)  # another process's writer: no catch-up of its own
+        writer.record_event("open-skies", {"type": "withdrawal_notified", "state": "FIN", "date": "2023-01-01",
+                                           "source": {"title": "A test note, not a real one"}})
+        view.wait(APPLICATION_NAME, writer.recorder.max_notification_id(), timeout=60)
+        writer.close()
+        assert worker.poll() is None, "the worker stopped"
+        said += lines.until("projection worker following")  # following again
+        assert "the views stand at notification None, not 98 as this process left them" in said
+        assert "catching up, then following again" in said
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    with closing(open_services(database, catch_up=False)) as services:
+        answer = services.read.membership_as_of("open-skies", date(2023, 2, 1))
+    assert len(answer["parties"]) == 32 and answer["withdrawing"][0]["state"] == "FIN"

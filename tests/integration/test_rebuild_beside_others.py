@@ -9,17 +9,21 @@ Each test opens two sets of services on one store: two processes, as far as the 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import date
+from pathlib import Path
 
 import pytest
 from eventsourcing.persistence import Tracking
 
 from projections.bootstrap import Services, open_services, open_view
-from projections.projection import APPLICATION_NAME, LedgerProjection
+from projections.projection import APPLICATION_NAME, LedgerProjection, ViewsMoved
 from projections.replay import membership_by_replay
 from projections.store import parse_database_url
-from projections.views import RebuildInProgress
+from projections.views import RebuildInProgress, ViewsBusy
+from tests.integration.helpers import execute
 from tests.integration.test_views import index_names
 from tests.scenario import SOURCE, acceded, in_force, ratified
 
@@ -118,33 +122,123 @@ def test_a_rebuild_waits_for_a_write_in_progress_elsewhere_before_dropping_anyth
     assert outcome == [4]
 
 
+class Delivery:
+    """FIN's accession, recorded by another process's writer and delivered to a projection worker in a thread of its own."""
+
+    def __init__(self, other: Services, postgres_url: str) -> None:
+        self.worker = LedgerProjection(open_view(postgres_url))  # what ProjectionRunner drives
+        self.record = other.ledger.record_event("open-skies", acceded("FIN", "2002-12-13"))
+        notification = other.ledger.recorder.max_notification_id()
+        assert notification is not None
+        self.notification = notification
+        [stored] = other.ledger.recorder.select_notifications(start=notification, limit=1)
+        self.event = other.ledger.mapper.to_domain_event(stored)
+        self.outcome: list[BaseException | None] = []
+        self.thread = threading.Thread(target=self._deliver)
+
+    def _deliver(self) -> None:
+        try:
+            self.worker.process_event(self.event, Tracking(APPLICATION_NAME, self.notification))
+            self.outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            self.outcome.append(error)
+
+    def start_and_see_it_wait(self) -> None:
+        self.thread.start()
+        self.thread.join(timeout=1.0)
+        assert self.thread.is_alive(), "the worker wrote while the views were held for a rebuild"
+
+    def result(self) -> BaseException | None:
+        self.thread.join(timeout=30)
+        self.worker.view.datastore.close()  # type: ignore[attr-defined]
+        assert len(self.outcome) == 1
+        return self.outcome[0]
+
+
 @pytest.mark.postgres
-def test_the_projection_worker_waits_for_a_rebuild_then_goes_on_from_the_rebuilt_views(
+def test_the_projection_worker_waits_for_a_hold_then_goes_on_where_it_was(
         two_on_postgres: tuple[Services, Services], postgres_url: str) -> None:
     rebuilder, other = two_on_postgres
-    worker = LedgerProjection(open_view(postgres_url))  # what ProjectionRunner drives
-    record = other.ledger.record_event("open-skies", acceded("FIN", "2002-12-13"))
-    notification = other.ledger.recorder.max_notification_id()
-    assert notification is not None
-    [stored] = other.ledger.recorder.select_notifications(start=notification, limit=1)
-    event = other.ledger.mapper.to_domain_event(stored)
-
-    delivered = threading.Event()
-
-    def deliver() -> None:
-        worker.process_event(event, Tracking(APPLICATION_NAME, notification))
-        delivered.set()
-
+    delivery = Delivery(other, postgres_url)
     with rebuilder.read.view.rebuilding():
-        delivering = threading.Thread(target=deliver)
-        delivering.start()
-        assert not delivered.wait(timeout=1.0), "the worker wrote while the views were held for a rebuild"
-    assert delivered.wait(timeout=30)
-    delivering.join()
-    assert worker.view.max_tracking_id(APPLICATION_NAME) == notification
+        delivery.start_and_see_it_wait()
+    assert delivery.result() is None
+    assert rebuilder.read.view.max_tracking_id(APPLICATION_NAME) == delivery.notification
     assert parties(rebuilder, date(2003, 6, 1)) == ["FIN", "RUS", "USA"]
-    assert [r.id for r in rebuilder.read.view.records("open-skies")].count(record.id) == 1
-    worker.view.datastore.close()  # type: ignore[attr-defined]
+    assert [r.id for r in rebuilder.read.view.records("open-skies")].count(delivery.record.id) == 1
+
+
+@pytest.mark.postgres
+def test_the_projection_worker_finds_its_event_applied_by_the_rebuild_it_waited_for(
+        two_on_postgres: tuple[Services, Services], postgres_url: str) -> None:
+    rebuilder, other = two_on_postgres
+    delivery = Delivery(other, postgres_url)
+    loaded, go_on = threading.Event(), threading.Event()
+
+    def indexing() -> None:  # the rebuild has loaded the tables (FIN's accession too) and still holds them
+        loaded.set()
+        assert go_on.wait(timeout=30)
+
+    rebuilding = threading.Thread(target=lambda: rebuilder.rebuild_views(workers=0, indexing=indexing))
+    rebuilding.start()
+    assert loaded.wait(timeout=30)
+    delivery.start_and_see_it_wait()
+    go_on.set()
+    rebuilding.join(timeout=30)
+    assert delivery.result() is None
+    assert [r.id for r in rebuilder.read.view.records("open-skies")].count(delivery.record.id) == 1
+    assert parties(rebuilder, date(2003, 6, 1)) == ["FIN", "RUS", "USA"]
+
+
+@pytest.mark.postgres
+def test_after_a_rebuild_that_died_part_way_the_worker_writes_nothing_over_the_gap_and_says_so(
+        two_on_postgres: tuple[Services, Services], postgres_url: str) -> None:
+    rebuilder, other = two_on_postgres
+    delivery = Delivery(other, postgres_url)
+    view = rebuilder.read.view
+    with view.rebuilding():
+        view.drop_views(APPLICATION_NAME)  # ...and the rebuilding process dies here, letting go of the hold
+        delivery.start_and_see_it_wait()
+    error = delivery.result()
+    assert isinstance(error, ViewsMoved), error
+    assert view.max_tracking_id(APPLICATION_NAME) is None  # the accession was not written over the gap
+    assert rebuilder.read.projection.catch_up(rebuilder.ledger) == 5  # what `treaty-ledger project` does next
+    assert parties(rebuilder, date(2003, 6, 1)) == ["FIN", "RUS", "USA"]
+
+
+@pytest.mark.postgres
+def test_a_rebuild_that_gives_up_on_a_slow_write_says_so_and_applies_what_others_recorded_meanwhile(
+        two_on_postgres: tuple[Services, Services], postgres_url: str) -> None:
+    rebuilder, other = two_on_postgres
+    rebuilder.read.view.rebuild_lock_wait = 1.0
+    outcome: list[BaseException | None] = []
+    with other.read.view.write_cursor():  # a write in progress that outlasts the rebuild's patience
+        rebuilding = threading.Thread(target=lambda: outcome.append(_outcome(lambda: rebuilder.rebuild_views(workers=0))))
+        rebuilding.start()
+        _wait_for_a_queued_advisory_lock(postgres_url)
+        with closing(open_services(postgres_url)) as third:  # a third process writes while the rebuild waits
+            third.ledger.record_event("open-skies", acceded("FIN", "2002-12-13"))
+            assert third.read.projection.catch_up(third.ledger) == 0  # it stands back for the rebuild
+        rebuilding.join(timeout=30)
+    assert isinstance(outcome[0], ViewsBusy) and "still in progress after 1 s" in str(outcome[0])
+    assert rebuilder.read.view.max_tracking_id(APPLICATION_NAME) == rebuilder.ledger.recorder.max_notification_id()
+    assert parties(other, date(2003, 6, 1)) == ["FIN", "RUS", "USA"]
+
+
+def _outcome(action: Callable[[], object]) -> BaseException | None:
+    try:
+        action()
+    except BaseException as error:  # noqa: BLE001 - reported by the test
+        return error
+    return None
+
+
+def _wait_for_a_queued_advisory_lock(postgres_url: str) -> None:
+    for _ in range(300):
+        if execute(postgres_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0][0]:
+            return
+        time.sleep(0.01)  # polling PostgreSQL's lock table for the rebuild's queued request
+    raise AssertionError("the rebuild never queued for the views")
 
 
 @pytest.mark.postgres
@@ -172,3 +266,19 @@ def test_opening_views_with_an_index_missing_beside_a_write_in_progress_does_not
     assert len(opened) == 1
     assert "tl_records_state" in index_names(postgres_url)
     opened[0].datastore.close()  # type: ignore[attr-defined]
+
+
+def test_every_name_of_one_sqlite_file_finds_the_same_rebuild_hold(tmp_path: Path) -> None:
+    real = tmp_path / "ledger.db"
+    alias = tmp_path / "alias.db"
+    with closing(open_services(f"sqlite:///{real}")) as services:
+        alias.symlink_to(real)
+        names = (f"sqlite:///{alias}", f"sqlite:///file://localhost{real}?mode=rw", f"sqlite:///file:{real}")
+        others = [open_services(name) for name in names]
+        try:
+            with services.read.view.rebuilding():
+                assert [other.read.view.held_by_a_rebuild() for other in others] == [True, True, True]
+            assert [other.read.view.held_by_a_rebuild() for other in others] == [False, False, False]
+        finally:
+            for other in others:
+                other.close()
