@@ -134,34 +134,29 @@ def test_an_event_written_through_the_api_is_seen_through_every_worker(stack: St
         assert answer["withdrawing"] == [{"state": "BLR", "notified_on": "2022-06-01", "effective_on": "2022-12-01"}]
 
 
-@pytest.mark.postgres
-def test_the_worker_keeps_the_views_current_for_writes_from_other_processes(stack: Stack) -> None:
-    base, environment = stack.base, stack.environment
-    database = environment["TREATY_LEDGER_DATABASE"]
-    writer = open_ledger(database)  # another process's writer: no catch-up of its own
+def finland_gives_notice_elsewhere_and_the_api_shows_it(stack: Stack) -> None:
+    """Another process's writer (no catch-up of its own) records a notice; the worker puts it in the views."""
+    database = stack.environment["TREATY_LEDGER_DATABASE"]
+    writer = open_ledger(database)
     writer.record_event("open-skies", {"type": "withdrawal_notified", "state": "FIN", "date": "2023-01-01",
                                        "source": {"title": "A test note, not a real one"}})
-    view = open_view(database)
-    view.wait(APPLICATION_NAME, writer.recorder.max_notification_id(), timeout=30)
-    answer = httpx.get(f"{base}/v1/treaties/open-skies/states/FIN", params={"as_of": "2023-02-01"}).json()
-    assert (answer["status"], answer["effective_on"]) == ("withdrawing", "2023-07-01")
+    open_view(database).wait(APPLICATION_NAME, writer.recorder.max_notification_id(), timeout=30)
     writer.close()
+    answer = httpx.get(f"{stack.base}/v1/treaties/open-skies/states/FIN", params={"as_of": "2023-02-01"}).json()
+    assert (answer["status"], answer["effective_on"]) == ("withdrawing", "2023-07-01")
+
+
+@pytest.mark.postgres
+def test_the_worker_keeps_the_views_current_for_writes_from_other_processes(stack: Stack) -> None:
+    finland_gives_notice_elsewhere_and_the_api_shows_it(stack)
 
 
 @pytest.mark.postgres
 def test_the_worker_goes_on_following_after_a_rebuild_run_beside_it(stack: Stack) -> None:
-    database = stack.environment["TREATY_LEDGER_DATABASE"]
     rebuilt = subprocess.run([sys.executable, "-m", "api", "rebuild"], env=stack.environment, capture_output=True, text=True, timeout=300, check=False)
     assert rebuilt.returncode == 0, rebuilt.stderr
-    writer = open_ledger(database)  # another process's writer: no catch-up of its own
-    writer.record_event("open-skies", {"type": "withdrawal_notified", "state": "FIN", "date": "2023-01-01",
-                                       "source": {"title": "A test note, not a real one"}})
-    view = open_view(database)
-    view.wait(APPLICATION_NAME, writer.recorder.max_notification_id(), timeout=30)
-    answer = httpx.get(f"{stack.base}/v1/treaties/open-skies/states/FIN", params={"as_of": "2023-02-01"}).json()
-    assert (answer["status"], answer["effective_on"]) == ("withdrawing", "2023-07-01")
+    finland_gives_notice_elsewhere_and_the_api_shows_it(stack)
     assert stack.worker.poll() is None, "the worker stopped"
-    writer.close()
 
 
 @pytest.mark.postgres

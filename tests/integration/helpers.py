@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from projections.store import DatabaseURL, parse_database_url
@@ -40,3 +41,12 @@ def _table(database: DatabaseURL) -> str:
     if database.is_postgres:
         return f'"{database.schema or "public"}".{database.events_table}'
     return database.events_table
+
+
+def outcome_of(action: Callable[[], object]) -> BaseException | None:
+    """The error ``action`` raised, or ``None`` (for actions run in threads of their own)."""
+    try:
+        action()
+    except BaseException as error:  # noqa: BLE001 - reported by the test
+        return error
+    return None

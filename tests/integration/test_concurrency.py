@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 import pytest
 
@@ -11,6 +10,7 @@ from domain.errors import TimelineContradiction
 from projections.bootstrap import open_ledger, open_services, open_view
 from projections.projection import APPLICATION_NAME
 from projections.store import parse_database_url
+from tests.integration.helpers import outcome_of
 from tests.scenario import SOURCE, event, in_force, notified, ratified
 
 WRITERS = ("USA", "RUS", "GBR", "FRA", "DEU", "CAN", "HUN", "POL")
@@ -150,7 +150,7 @@ def test_a_rebuild_waits_for_a_write_in_progress_instead_of_deadlocking_with_it(
         # A write in progress: the tracking compare-and-set, then the records...
         writer.execute(f"UPDATE {tracking} SET notification_id = notification_id WHERE application_name = %s", (APPLICATION_NAME,))
         writer.execute(f"LOCK TABLE {records} IN ROW EXCLUSIVE MODE")
-        rebuilding = threading.Thread(target=lambda: dropped.append(_outcome(lambda: view.drop_views(APPLICATION_NAME))))
+        rebuilding = threading.Thread(target=lambda: dropped.append(outcome_of(lambda: view.drop_views(APPLICATION_NAME))))
         rebuilding.start()
         rebuilding.join(timeout=2)  # the drop is now waiting for this write
         # ...then the intervals, which the drop must not be holding.
@@ -159,11 +159,3 @@ def test_a_rebuild_waits_for_a_write_in_progress_instead_of_deadlocking_with_it(
     rebuilding.join()
     assert dropped == [None]
     services.close()
-
-
-def _outcome(action: Callable[[], object]) -> BaseException | None:
-    try:
-        action()
-    except BaseException as error:  # noqa: BLE001 - reported by the test
-        return error
-    return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing
 from datetime import date
 from pathlib import Path
@@ -23,7 +23,7 @@ from projections.projection import APPLICATION_NAME, LedgerProjection, ViewsMove
 from projections.replay import membership_by_replay
 from projections.store import parse_database_url
 from projections.views import RebuildInProgress, ViewsBusy
-from tests.integration.helpers import execute
+from tests.integration.helpers import execute, outcome_of
 from tests.integration.test_views import index_names
 from tests.scenario import SOURCE, acceded, in_force, ratified
 
@@ -213,7 +213,7 @@ def test_a_rebuild_that_gives_up_on_a_slow_write_says_so_and_applies_what_others
     rebuilder.read.view.rebuild_lock_wait = 1.0
     outcome: list[BaseException | None] = []
     with other.read.view.write_cursor():  # a write in progress that outlasts the rebuild's patience
-        rebuilding = threading.Thread(target=lambda: outcome.append(_outcome(lambda: rebuilder.rebuild_views(workers=0))))
+        rebuilding = threading.Thread(target=lambda: outcome.append(outcome_of(lambda: rebuilder.rebuild_views(workers=0))))
         rebuilding.start()
         _wait_for_a_queued_advisory_lock(postgres_url)
         with closing(open_services(postgres_url)) as third:  # a third process writes while the rebuild waits
@@ -223,14 +223,6 @@ def test_a_rebuild_that_gives_up_on_a_slow_write_says_so_and_applies_what_others
     assert isinstance(outcome[0], ViewsBusy) and "still in progress after 1 s" in str(outcome[0])
     assert rebuilder.read.view.max_tracking_id(APPLICATION_NAME) == rebuilder.ledger.recorder.max_notification_id()
     assert parties(other, date(2003, 6, 1)) == ["FIN", "RUS", "USA"]
-
-
-def _outcome(action: Callable[[], object]) -> BaseException | None:
-    try:
-        action()
-    except BaseException as error:  # noqa: BLE001 - reported by the test
-        return error
-    return None
 
 
 def _wait_for_a_queued_advisory_lock(postgres_url: str) -> None:
