@@ -97,10 +97,12 @@ class LedgerProjection(Projection[LedgerView]):
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """Apply one event delivered by a subscription.
 
-        While another process rebuilds the views this waits for it. Should the views then stand
-        where this process left them, it goes on; if they stand elsewhere (the rebuild applied
-        more, or stopped part-way and holds less), it cannot know that the events between are
-        applied, so it raises :class:`ViewsMoved`: the worker follows again from the views.
+        While another process rebuilds the views this waits for it. The subscription delivers
+        every event after this process's position, in order, so if the views then stand at or
+        beyond that position, everything up to where they stand is applied (by another process,
+        or by the rebuild) and this goes on from there. If they stand behind it (a rebuild that
+        stopped part-way), events this process applied are gone from them and it cannot apply
+        them again: it raises :class:`ViewsMoved`, and the worker follows again from the views.
         """
         with self._lock:
             conflicts = 0
@@ -126,13 +128,13 @@ class LedgerProjection(Projection[LedgerView]):
                 self._tracked = self.view.max_tracking_id(APPLICATION_NAME)
                 if self._tracked is not None and tracking.notification_id <= self._tracked:
                     return  # another process applied it first (or the rebuild did)
-                if self._tracked != previous:
-                    raise ViewsMoved(f"the views stand at notification {self._tracked}, not {previous} as this process "
-                                     f"left them (rebuilt or advanced elsewhere)") from error
+                if previous is not None and (self._tracked is None or self._tracked < previous):
+                    raise ViewsMoved(f"the views stand at notification {self._tracked}, behind {previous} where this "
+                                     "process left them (a rebuild stopped part-way?)") from error
                 if error is not None and conflicts >= _ATTEMPTS:
                     raise error
-                # Same position, but what this process held may no longer match the stored rows
-                # (the views were rebuilt meanwhile): apply it again from the stored rows.
+                # At or beyond this process's position: apply it from where the views stand, reading
+                # back what this process held (the views may have been rebuilt meanwhile).
 
     # -- pull-based catch-up ----------------------------------------------------------------------
 
@@ -166,10 +168,13 @@ class LedgerProjection(Projection[LedgerView]):
                     self._tracked = None  # the views it leaves are not the ones this process read
                     return applied
                 except LookupError:  # a treaty not in the views: they were dropped for a rebuild meanwhile?
-                    if not self.view.held_by_a_rebuild():
-                        raise
-                    self._tracked = None
-                    return applied
+                    if self.view.held_by_a_rebuild():
+                        self._tracked = None
+                        return applied
+                    if self.view.max_tracking_id(APPLICATION_NAME) == previous:
+                        raise  # the views are where they were, and do lack the treaty
+                    self._forget()  # rebuilt meanwhile: read them again
+                    continue
                 applied += len(items)
                 if progress is not None:
                     progress(len(items))
@@ -202,7 +207,8 @@ class LedgerProjection(Projection[LedgerView]):
                     except IntegrityError as error:  # only a process that ignores the hold gets here
                         raise RebuildFailed(f"another process wrote the views during the rebuild ({error}); rebuild again") from error
             except ViewsBusy:
-                # Other processes' catch-ups stood back while this waited: apply what they recorded.
+                # On PostgreSQL other processes' catch-ups stood back while this waited (its request
+                # queued ahead of theirs): apply what they recorded.
                 self.catch_up(ledger, batch_size=self.rebuild_batch_size)
                 raise
             # Events recorded meanwhile (the workers stopped at the last one recorded when they started).

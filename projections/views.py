@@ -325,7 +325,9 @@ class LedgerView(TrackingRecorder):
 
         Raises :class:`RebuildInProgress` at once when another rebuild holds the views, and
         :class:`ViewsBusy` when writes in progress have not ended after :attr:`rebuild_lock_wait`
-        seconds (meanwhile other writes stand back, as for a rebuild).
+        seconds. On PostgreSQL the request queues: later writes stand back while it waits. On
+        SQLite (``flock`` has no queue) writes go on while it polls, and a second rebuild that
+        starts while the first still waits also ends in :class:`ViewsBusy`.
         """
 
     @abstractmethod

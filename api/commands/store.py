@@ -34,7 +34,7 @@ from api.commands.base import (
 from domain.dates import parse_date, parse_timestamp
 from domain.ledger import Ledger
 from domain.states import normalise_state
-from projections.bootstrap import view_env
+from projections.bootstrap import Services, view_env
 from projections.dataset import export_lines, import_file
 from projections.projection import LedgerProjection, ViewsMoved
 from projections.replay import (
@@ -42,7 +42,12 @@ from projections.replay import (
     membership_by_replay,
     state_by_replay,
 )
-from projections.store import DEFAULT_DATABASE, parse_database_url, startup_lock
+from projections.store import (
+    DEFAULT_DATABASE,
+    DatabaseURL,
+    parse_database_url,
+    startup_lock,
+)
 from projections.views import PostgresLedgerView
 
 
@@ -110,32 +115,41 @@ def project(
     on SQLite, which offers no subscription, it polls.
     """
     services = open_services_or_exit(database)
-    catch_up_with_progress(services, label="catching up")
     url = services.database
     try:
-        if url.is_postgres:
-            while True:
-                with startup_lock(url):
-                    runner = ProjectionRunner(
-                        application_class=Ledger, projection_class=LedgerProjection, view_class=PostgresLedgerView, env=view_env(url)
-                    )
-                try:
-                    with runner:  # subscribed from where the views stand
-                        console.print(f"projection worker following {url.redacted()} (Ctrl-C to stop)")
-                        runner.run_forever()
-                    break
-                except ViewsMoved as moved:  # rebuilt elsewhere, say: follow again from where they stand
-                    console.print(f"{moved.reason}: catching up, then following again")
-                    catch_up_with_progress(services, label="catching up")
-        else:
-            console.print(f"projection worker following {url.redacted()}, every {poll_interval:g} s (Ctrl-C to stop)")
-            while True:
-                services.read.refresh()
-                time.sleep(poll_interval)
+        with exit_on_ledger_error():
+            catch_up_with_progress(services, label="catching up")
+            if url.is_postgres:
+                _follow_with_runner(services, url)
+            else:
+                console.print(f"projection worker following {url.redacted()}, every {poll_interval:g} s (Ctrl-C to stop)")
+                while True:
+                    services.read.refresh()
+                    time.sleep(poll_interval)
     except KeyboardInterrupt:
         console.print("stopped")
+    except LookupError as missing:  # the views lack a treaty they should hold
+        errors.print(f"[red]error:[/red] {missing.args[0] if missing.args else missing}")
+        raise typer.Exit(2) from None
     finally:
         services.close()
+
+
+def _follow_with_runner(services: Services, url: DatabaseURL) -> None:
+    """Run eventsourcing's ProjectionRunner; when the views move under it, catch up and follow again."""
+    while True:
+        with startup_lock(url):
+            runner = ProjectionRunner(
+                application_class=Ledger, projection_class=LedgerProjection, view_class=PostgresLedgerView, env=view_env(url)
+            )
+        try:
+            with runner:  # subscribed from where the views stand
+                console.print(f"projection worker following {url.redacted()} (Ctrl-C to stop)")
+                runner.run_forever()
+            return
+        except ViewsMoved as moved:  # a rebuild stopped part-way, say: follow again from where they stand
+            console.print(f"{moved.reason}: catching up, then following again")
+            catch_up_with_progress(services, label="catching up")
 
 
 @app.command()

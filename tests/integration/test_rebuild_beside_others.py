@@ -191,6 +191,22 @@ def test_the_projection_worker_finds_its_event_applied_by_the_rebuild_it_waited_
 
 
 @pytest.mark.postgres
+def test_the_projection_worker_goes_on_when_another_process_applied_events_past_its_position(
+        two_on_postgres: tuple[Services, Services], postgres_url: str) -> None:
+    """Between the worker reading its position and subscribing, the API applied an event the subscription never delivers."""
+    rebuilder, other = two_on_postgres
+    worker = LedgerProjection(open_view(postgres_url))  # at notification 4
+    other.record_event("open-skies", acceded("FIN", "2002-12-13"))  # recorded and applied by the API: 5
+    record = other.ledger.record_event("open-skies", acceded("SWE", "2002-12-14"))  # recorded elsewhere: 6
+    [stored] = other.ledger.recorder.select_notifications(start=6, limit=1)
+    worker.process_event(other.ledger.mapper.to_domain_event(stored), Tracking(APPLICATION_NAME, stored.id))
+    assert worker.view.max_tracking_id(APPLICATION_NAME) == 6
+    assert [r.id for r in rebuilder.read.view.records("open-skies")][-1] == record.id
+    assert parties(rebuilder, date(2003, 6, 1)) == ["FIN", "RUS", "SWE", "USA"]
+    worker.view.datastore.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.postgres
 def test_after_a_rebuild_that_died_part_way_the_worker_writes_nothing_over_the_gap_and_says_so(
         two_on_postgres: tuple[Services, Services], postgres_url: str) -> None:
     rebuilder, other = two_on_postgres
