@@ -91,8 +91,16 @@ class LedgerProjection(Projection[LedgerView]):
         self._lock = threading.RLock()
         self._tracked: int | None = view.max_tracking_id(APPLICATION_NAME)
         self._pending: Future[None] | None = None
+        self._stopping = threading.Event()
 
     # -- eventsourcing's entry point (ProjectionRunner) -----------------------------------------
+
+    def stop_waiting(self) -> None:
+        """The worker is stopping: end a wait for a rebuild at once, and apply no more events.
+
+        Nothing is lost: the next worker starts from where the views stand.
+        """
+        self._stopping.set()
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """Apply one event delivered by a subscription.
@@ -107,6 +115,8 @@ class LedgerProjection(Projection[LedgerView]):
         with self._lock:
             conflicts = 0
             while True:
+                if self._stopping.is_set():
+                    return  # the worker is stopping: an event skipped now must not be followed by a later one
                 if self._tracked is not None and tracking.notification_id <= self._tracked:
                     return  # applied already, by this process or another
                 previous = self._tracked
@@ -114,12 +124,14 @@ class LedgerProjection(Projection[LedgerView]):
                     self.apply([(domain_event, tracking)], previous)
                     return
                 except RebuildInProgress:
-                    self.view.wait_for_rebuild()
+                    if not self.view.wait_for_rebuild(self._stopping):
+                        return
                     error: Exception | None = None
                 except LookupError as missing:  # a treaty not in the views: being rebuilt, or left behind
                     if not self.view.held_by_a_rebuild() and self.view.max_tracking_id(APPLICATION_NAME) == previous:
                         raise
-                    self.view.wait_for_rebuild()
+                    if not self.view.wait_for_rebuild(self._stopping):
+                        return
                     conflicts += 1
                     error = missing
                 except IntegrityError as conflict:

@@ -28,6 +28,7 @@ import itertools
 import json
 import os
 import re
+import threading
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -82,6 +83,9 @@ class ViewsBusy(LedgerError):
     """A rebuild gave up waiting for writes in progress to end; it dropped nothing."""
 
 _BEGINNING = date(1, 1, 1)
+
+_WAIT_STEP = 0.25
+"""Seconds between looks at whether a wait for a rebuild should stop."""
 
 INTERVAL_COLUMNS = ("id", "treaty", "kind", "key", "since", "until", "known_from", "known_to", "doc")
 """The columns of ``tl_intervals``, in order (also how opening the views tells an older layout)."""
@@ -331,8 +335,8 @@ class LedgerView(TrackingRecorder):
         """
 
     @abstractmethod
-    def wait_for_rebuild(self) -> None:
-        """Return once no rebuild holds the views (at once when none does)."""
+    def wait_for_rebuild(self, stop: threading.Event | None = None) -> bool:
+        """Return ``True`` once no rebuild holds the views (at once when none does), ``False`` once ``stop`` is set."""
 
     @abstractmethod
     def held_by_a_rebuild(self) -> bool:
@@ -630,9 +634,13 @@ class SQLiteLedgerView(LedgerView, SQLiteTrackingRecorder):
                                 f"(or another rebuild began); nothing was dropped")
             yield
 
-    def wait_for_rebuild(self) -> None:
-        with self._locked(fcntl.LOCK_SH if fcntl else 0, wait=None):
-            pass
+    def wait_for_rebuild(self, stop: threading.Event | None = None) -> bool:
+        while True:
+            with self._locked(fcntl.LOCK_SH if fcntl else 0, wait=_WAIT_STEP) as free:
+                if free:
+                    return True
+            if stop is not None and stop.is_set():
+                return False
 
     def held_by_a_rebuild(self) -> bool:
         with self._locked(fcntl.LOCK_SH if fcntl else 0, wait=0) as free:
@@ -750,10 +758,18 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
                 with suppress(psycopg.Error):
                     conn.execute("SELECT pg_advisory_unlock(%s)", (rebuild,))
 
-    def wait_for_rebuild(self) -> None:
-        with self.datastore.get_connection() as conn, conn.transaction():
-            conn.execute("SET LOCAL lock_timeout = 0")
-            conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self.lock_key(),))
+    def wait_for_rebuild(self, stop: threading.Event | None = None) -> bool:
+        while True:
+            with self.datastore.get_connection() as conn:
+                try:
+                    with conn.transaction():
+                        conn.execute(SQL("SET LOCAL lock_timeout = '{0}ms'").format(int(_WAIT_STEP * 1000)))
+                        conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self.lock_key(),))
+                    return True
+                except psycopg.errors.LockNotAvailable:
+                    pass
+            if stop is not None and stop.is_set():
+                return False
 
     @contextmanager
     def write_cursor(self) -> Iterator[Any]:

@@ -145,7 +145,12 @@ def _follow_with_runner(services: Services, url: DatabaseURL) -> None:
         try:
             with runner:  # subscribed from where the views stand
                 console.print(f"projection worker following {url.redacted()} (Ctrl-C to stop)")
-                runner.run_forever()
+                try:
+                    runner.run_forever()
+                except KeyboardInterrupt:
+                    if isinstance(runner.projection, LedgerProjection):
+                        runner.projection.stop_waiting()  # or stopping waits for a rebuild in progress
+                    raise
             return
         except ViewsMoved as moved:  # a rebuild stopped part-way, say: follow again from where they stand
             console.print(f"{moved.reason}: catching up, then following again")

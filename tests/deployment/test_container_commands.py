@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -27,6 +28,7 @@ import yaml
 from projections.bootstrap import open_ledger, open_services, open_view
 from projections.projection import APPLICATION_NAME
 from tests.e2e.server import free_port
+from tests.integration.helpers import execute
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,14 +136,21 @@ def test_an_event_written_through_the_api_is_seen_through_every_worker(stack: St
         assert answer["withdrawing"] == [{"state": "BLR", "notified_on": "2022-06-01", "effective_on": "2022-12-01"}]
 
 
-def finland_gives_notice_elsewhere_and_the_api_shows_it(stack: Stack) -> None:
-    """Another process's writer (no catch-up of its own) records a notice; the worker puts it in the views."""
-    database = stack.environment["TREATY_LEDGER_DATABASE"]
+def record_finlands_notice_elsewhere(database: str) -> int:
+    """Another process's writer (no catch-up of its own) records Finland's notice; its notification id."""
     writer = open_ledger(database)
     writer.record_event("open-skies", {"type": "withdrawal_notified", "state": "FIN", "date": "2023-01-01",
                                        "source": {"title": "A test note, not a real one"}})
-    open_view(database).wait(APPLICATION_NAME, writer.recorder.max_notification_id(), timeout=30)
+    notification = writer.recorder.max_notification_id()
     writer.close()
+    assert notification is not None
+    return notification
+
+
+def finland_gives_notice_elsewhere_and_the_api_shows_it(stack: Stack) -> None:
+    """The worker puts a notice recorded elsewhere in the views, and the API answers with it."""
+    database = stack.environment["TREATY_LEDGER_DATABASE"]
+    open_view(database).wait(APPLICATION_NAME, record_finlands_notice_elsewhere(database), timeout=30)
     answer = httpx.get(f"{stack.base}/v1/treaties/open-skies/states/FIN", params={"as_of": "2023-02-01"}).json()
     assert (answer["status"], answer["effective_on"]) == ("withdrawing", "2023-07-01")
 
@@ -159,31 +168,57 @@ def test_the_worker_goes_on_following_after_a_rebuild_run_beside_it(stack: Stack
     assert stack.worker.poll() is None, "the worker stopped"
 
 
-@pytest.mark.postgres
-def test_after_a_rebuild_dies_part_way_the_worker_catches_up_and_follows_again(environment: dict[str, str]) -> None:
-    """The worker alone (no API processes, whose catch-ups at start could fill the views first)."""
-    database = environment["TREATY_LEDGER_DATABASE"]
+@dataclass
+class LoneWorker:
+    """The projection worker alone (no API processes, whose catch-ups at start could fill the views first)."""
+
+    process: subprocess.Popen[str]
+    lines: Lines
+    said: str
+
+
+@pytest.fixture
+def lone_worker(environment: dict[str, str]) -> Iterator[LoneWorker]:
+    """The dataset imported, then the worker started and following."""
     imported = subprocess.run(as_local(compose_command("import")), cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300, check=False)
     assert imported.returncode == 0, imported.stderr
     worker = subprocess.Popen(as_local(compose_command("worker")), cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = Lines(worker)
-        said = lines.until("projection worker following")  # subscribed where the views stood
-        view = open_view(database)
-        with view.rebuilding():
-            view.drop_views(APPLICATION_NAME)  # a rebuild that died right after dropping the views
-        writer = open_ledger(database)  # another process's writer: no catch-up of its own
-        writer.record_event("open-skies", {"type": "withdrawal_notified", "state": "FIN", "date": "2023-01-01",
-                                           "source": {"title": "A test note, not a real one"}})
-        view.wait(APPLICATION_NAME, writer.recorder.max_notification_id(), timeout=60)
-        writer.close()
-        assert worker.poll() is None, "the worker stopped"
-        said += lines.until("projection worker following")  # following again
-        assert "the views stand at notification None, behind 98 where this process left them" in said
-        assert "catching up, then following again" in said
+        yield LoneWorker(worker, lines, lines.until("projection worker following"))  # subscribed where the views stood
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        if worker.poll() is None:
+            worker.terminate()
+            worker.wait(timeout=30)
+
+
+@pytest.mark.postgres
+def test_after_a_rebuild_dies_part_way_the_worker_catches_up_and_follows_again(lone_worker: LoneWorker, environment: dict[str, str]) -> None:
+    database = environment["TREATY_LEDGER_DATABASE"]
+    view = open_view(database)
+    with view.rebuilding():
+        view.drop_views(APPLICATION_NAME)  # a rebuild that died right after dropping the views
+    view.wait(APPLICATION_NAME, record_finlands_notice_elsewhere(database), timeout=60)
+    assert lone_worker.process.poll() is None, "the worker stopped"
+    said = lone_worker.lines.until("projection worker following")  # following again
+    assert "the views stand at notification None, behind 98 where this process left them" in said
+    assert "catching up, then following again" in said
     with closing(open_services(database, catch_up=False)) as services:
         answer = services.read.membership_as_of("open-skies", date(2023, 2, 1))
     assert len(answer["parties"]) == 32 and answer["withdrawing"][0]["state"] == "FIN"
+
+
+@pytest.mark.postgres
+def test_ctrl_c_stops_a_worker_that_waits_for_a_rebuild(lone_worker: LoneWorker, environment: dict[str, str]) -> None:
+    database = environment["TREATY_LEDGER_DATABASE"]
+    view = open_view(database)
+    with view.rebuilding():  # a rebuild in progress elsewhere
+        record_finlands_notice_elsewhere(database)
+        for _ in range(300):  # until the worker's request for the views is queued behind the rebuild
+            if execute(database, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0][0]:
+                break
+            time.sleep(0.01)
+        lone_worker.process.send_signal(signal.SIGINT)
+        assert lone_worker.lines.until("stopped", timeout=10)
+        assert lone_worker.process.wait(timeout=10) == 0
+    assert view.max_tracking_id(APPLICATION_NAME) == 98  # the notice is left for the next worker's catch-up
