@@ -175,13 +175,10 @@ class LedgerProjection(Projection[LedgerView]):
                 except IntegrityError:
                     self._forget()  # another process got there first; read where it left off
                     continue
-                except RebuildInProgress:
-                    # Another process is rebuilding the views; it applies these events too.
-                    self._tracked = None  # the views it leaves are not the ones this process read
-                    return applied
-                except LookupError:  # a treaty not in the views: they were dropped for a rebuild meanwhile?
-                    if self.view.held_by_a_rebuild():
-                        self._tracked = None
+                except (RebuildInProgress, LookupError) as error:  # LookupError: a treaty not in the views
+                    if isinstance(error, RebuildInProgress) or self.view.held_by_a_rebuild():
+                        # Another process is rebuilding the views; it applies these events too.
+                        self._tracked = None  # the views it leaves are not the ones this process read
                         return applied
                     if self.view.max_tracking_id(APPLICATION_NAME) == previous:
                         raise  # the views are where they were, and do lack the treaty

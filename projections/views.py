@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -96,6 +97,11 @@ _CREATES = re.compile(r'CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (?:"[^"
 
 def _created_names(statements: Iterable[str]) -> list[str]:
     return [match.group(1) for statement in statements if (match := _CREATES.match(statement))]
+
+
+def _advisory_key(text: str) -> int:
+    """A PostgreSQL advisory lock key (a signed 64-bit number) named by ``text``."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
 
 
 def _date(value: Any) -> date | None:
@@ -580,6 +586,7 @@ class SQLiteLedgerView(LedgerView, SQLiteTrackingRecorder):
     def tracking_table(self) -> str:
         return "tracking"
 
+    @cached_property
     def lock_path(self) -> str | None:
         """The file a rebuild locks, beside the database file (``None`` in memory: one process only).
 
@@ -595,21 +602,21 @@ class SQLiteLedgerView(LedgerView, SQLiteTrackingRecorder):
         return f"{os.path.realpath(name)}-rebuild-lock"
 
     @contextmanager
-    def _locked(self, mode: int, *, wait: float | None) -> Iterator[bool]:
-        """``flock`` the rebuild lock file in ``mode``; yield whether it was taken in time (``wait=None``: block)."""
-        path = self.lock_path()
-        if path is None:
+    def _locked(self, *, exclusive: bool, wait: float) -> Iterator[bool]:
+        """``flock`` the rebuild lock file, shared or exclusive; yield whether it was taken within ``wait`` seconds."""
+        if self.lock_path is None:
             yield True
             return
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            deadline = None if wait is None else time.monotonic() + wait
+            deadline = time.monotonic() + wait
             while True:
                 try:
-                    fcntl.flock(fd, mode | (0 if deadline is None else fcntl.LOCK_NB))
+                    fcntl.flock(fd, mode)
                     break
                 except BlockingIOError:
-                    if deadline is None or time.monotonic() >= deadline:
+                    if time.monotonic() >= deadline:
                         yield False
                         return
                     time.sleep(0.02)
@@ -622,13 +629,11 @@ class SQLiteLedgerView(LedgerView, SQLiteTrackingRecorder):
 
     @contextmanager
     def rebuilding(self) -> Iterator[None]:
-        with self._locked(fcntl.LOCK_SH if fcntl else 0, wait=0) as free:  # held exclusively only by a rebuild
-            pass
-        if not free:
-            raise RebuildInProgress(f"another process is rebuilding the views (it holds {self.lock_path()})")
+        if self.held_by_a_rebuild():  # only a rebuild holds the lock exclusively
+            raise RebuildInProgress(f"another process is rebuilding the views (it holds {self.lock_path})")
         # flock has no queue: writes go on while the rebuild polls for the moment none is in
         # progress (each holds the lock shared for one batch).
-        with self._locked(fcntl.LOCK_EX if fcntl else 0, wait=self.rebuild_lock_wait) as taken:
+        with self._locked(exclusive=True, wait=self.rebuild_lock_wait) as taken:
             if not taken:
                 raise ViewsBusy(f"writes to the views were still in progress after {self.rebuild_lock_wait:g} s "
                                 f"(or another rebuild began); nothing was dropped")
@@ -636,19 +641,19 @@ class SQLiteLedgerView(LedgerView, SQLiteTrackingRecorder):
 
     def wait_for_rebuild(self, stop: threading.Event | None = None) -> bool:
         while True:
-            with self._locked(fcntl.LOCK_SH if fcntl else 0, wait=_WAIT_STEP) as free:
+            with self._locked(exclusive=False, wait=_WAIT_STEP) as free:
                 if free:
                     return True
             if stop is not None and stop.is_set():
                 return False
 
     def held_by_a_rebuild(self) -> bool:
-        with self._locked(fcntl.LOCK_SH if fcntl else 0, wait=0) as free:
+        with self._locked(exclusive=False, wait=0) as free:
             return not free
 
     @contextmanager
     def write_cursor(self) -> Iterator[Any]:
-        with self._locked(fcntl.LOCK_SH if fcntl else 0, wait=0) as taken:
+        with self._locked(exclusive=False, wait=0) as taken:
             if not taken:
                 raise RebuildInProgress("another process is rebuilding the views: it will apply this write's events")
             with self.cursor(commit=True) as c:
@@ -676,6 +681,7 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
     def __init__(self, datastore: Any, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
         self.sql_create_statements.extend(SQL(s).format() for s in self.view_statements())
+        self._lock_keys = {what: _advisory_key(f"treaty-ledger {what} {self.datastore.schema}") for what in ("views", "rebuild")}
 
     def create_table(self) -> None:
         """Create the tables and indexes; when the tables are there, run no DDL but missing indexes.
@@ -700,8 +706,12 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
 
     def held_by_a_rebuild(self) -> bool:
         with self.cursor(commit=False) as c:
-            c.execute("SELECT pg_try_advisory_xact_lock_shared(%s) AS free", (self.lock_key(),))
-            return not c.fetchone()["free"]
+            return not self._views_free(c)
+
+    def _views_free(self, c: Any) -> bool:
+        """Take the views' lock shared until the end of the transaction of ``c``, unless a rebuild holds it."""
+        c.execute("SELECT pg_try_advisory_xact_lock_shared(%s) AS free", (self.lock_key(),))
+        return bool(c.fetchone()["free"])
 
     def _missing_relations(self) -> set[str] | None:
         """The view's tables and indexes not in the schema; ``None`` without eventsourcing's tracking table and marker."""
@@ -727,8 +737,7 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
 
     def lock_key(self, what: str = "views") -> int:
         """The advisory lock on this schema's ``views`` (or its ``rebuild``), as a signed 64-bit number."""
-        digest = hashlib.sha256(f"treaty-ledger {what} {self.datastore.schema}".encode()).digest()
-        return int.from_bytes(digest[:8], "big", signed=True)
+        return self._lock_keys[what]
 
     @contextmanager
     def rebuilding(self) -> Iterator[None]:
@@ -774,8 +783,7 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
     @contextmanager
     def write_cursor(self) -> Iterator[Any]:
         with self.cursor(commit=True) as c:
-            c.execute("SELECT pg_try_advisory_xact_lock_shared(%s) AS free", (self.lock_key(),))
-            if not c.fetchone()["free"]:
+            if not self._views_free(c):
                 raise RebuildInProgress("another process is rebuilding the views: it will apply this write's events")
             yield c
 

@@ -129,7 +129,7 @@ def project(
     except KeyboardInterrupt:
         console.print("stopped")
     except LookupError as missing:  # the views lack a treaty they should hold
-        errors.print(f"[red]error:[/red] {missing.args[0] if missing.args else missing}")
+        errors.print(f"[red]error:[/red] {missing}")
         raise typer.Exit(2) from None
     finally:
         services.close()
