@@ -230,13 +230,20 @@ class LedgerProjection(Projection[LedgerView]):
         # Row ids are never reused, so a process still holding rows of the old views can
         # close none of the new ones by mistake: its batch fails and it reads them back.
         first_id = self.view.max_row_id() + 1
-        # Workers hold their treaties in memory; this process alone reloads them from the views.
-        self.view.drop_views(APPLICATION_NAME, apply_index=count == 0)
-        self.reset()
+
+        def drop() -> None:
+            # Workers hold their treaties in memory; this process alone reloads them from the views.
+            self.view.drop_views(APPLICATION_NAME, apply_index=count == 0)
+            self.reset()
+
         if count > 0:
+            # The views are dropped once the workers are starting and have the first windows
+            # (dropping SQLite's tables takes a second at 200,000 events: they fold meanwhile).
             applied = load_in_parallel(ledger, self.view, stop=stop, workers=count, window=self.rebuild_batch_size,
-                                       first_id=first_id, application_name=APPLICATION_NAME, progress=progress)
+                                       first_id=first_id, application_name=APPLICATION_NAME, progress=progress,
+                                       prepare=drop)
         else:
+            drop()
             applied = self._catch_up_pipelined(ledger, batch_size=self.rebuild_batch_size, first_id=first_id, progress=progress)
         if indexing is not None:
             indexing()

@@ -55,8 +55,11 @@ _AHEAD = 2
 """Windows handed out beyond the one being written: the workers fold while the parent writes."""
 _POLL_SECONDS = 1.0
 
-_Stored = tuple[UUID, int, str, bytes]
-"""A stored event as handed to a worker: originator id, version, topic, state."""
+_Stored = tuple[int, int, str, bytes]
+"""A stored event as handed to a worker: originator id (as an integer), version, topic, state.
+
+Integers and the few topics (one string object each) pickle several times faster than
+UUIDs and a string per event: the queues carry every event of the history."""
 
 
 class RebuildFailed(LedgerError):
@@ -75,9 +78,9 @@ def default_workers(events: int) -> int:
     return min(cores, _MAX_WORKERS)
 
 
-def shard_of(originator_id: UUID, shards: int) -> int:
-    """The shard a treaty's events belong to."""
-    return originator_id.int % shards
+def shard_of(originator_id: UUID | int, shards: int) -> int:
+    """The shard a treaty's events belong to (its id as a UUID or as the UUID's integer)."""
+    return (originator_id if isinstance(originator_id, int) else originator_id.int) % shards
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +101,13 @@ def load_in_parallel(
     application_name: str,
     first_id: int = 1,
     progress: Callable[[int], None] | None = None,
+    prepare: Callable[[], None] | None = None,
 ) -> int:
     """Apply notifications 1 to ``stop`` to the (just dropped) views with ``workers`` processes; return how many.
 
-    Each window is written, with the tracking record, in one transaction.
+    Each window is written, with the tracking record, in one transaction. ``prepare`` is
+    called before the first write, once the workers are starting and have the first
+    windows to fold: the views are dropped there, while the workers work.
     """
     context = multiprocessing.get_context("spawn")
     inboxes = [context.Queue(maxsize=_AHEAD + 1) for _ in range(workers)]
@@ -121,6 +127,7 @@ def load_in_parallel(
         process.start()
     handed_out: deque[_Window] = deque()
     read_up_to = 0
+    topics: dict[str, str] = {}
 
     def hand_out() -> None:
         nonlocal read_up_to
@@ -137,8 +144,9 @@ def load_in_parallel(
             return
         shards: list[list[_Stored]] = [[] for _ in range(workers)]
         for n in notifications:
-            originator = n.originator_id if isinstance(n.originator_id, UUID) else UUID(str(n.originator_id))
-            shards[shard_of(originator, workers)].append((originator, n.originator_version, n.topic, n.state))
+            originator = (n.originator_id if isinstance(n.originator_id, UUID) else UUID(str(n.originator_id))).int
+            topic = topics.setdefault(n.topic, n.topic)
+            shards[originator % workers].append((originator, n.originator_version, topic, n.state))
         for inbox, part in zip(inboxes, shards, strict=True):
             inbox.put(part)
         read_up_to = notifications[-1].id
@@ -150,6 +158,8 @@ def load_in_parallel(
     try:
         for _ in range(_AHEAD):
             hand_out()
+        if prepare is not None:
+            prepare()
         while handed_out:
             current = handed_out.popleft()
             rows = BatchRows()
@@ -206,9 +216,10 @@ def _worker(backend: str, settings: dict[str, str], first_id: int, shards: int, 
         mapper = Ledger(env=settings).mapper
         view_class: type[LedgerView] = PostgresLedgerView if backend == "postgres" else SQLiteLedgerView
         ids = itertools.count(first_id, shards)
-        projectors: dict[UUID, TreatyProjector] = {}
+        projectors: dict[int, TreatyProjector] = {}
         while (stored := _next(inbox)) is not None:
-            rows = BatchRows.of(_fold(mapper, projectors, stored), ids, view_class.day, view_class.stamp)
+            # Dates and times as text: what SQLite stores, and what PostgreSQL's COPY text is made of.
+            rows = BatchRows.of(_fold(mapper, projectors, stored), ids, LedgerView.day, LedgerView.stamp)
             if view_class.copies_packed_rows:
                 rows.pack()
             outbox.put(rows)
@@ -228,10 +239,12 @@ def _next(inbox: Any) -> list[_Stored] | None:
                 return None
 
 
-def _fold(mapper: Mapper[UUID], projectors: dict[UUID, TreatyProjector], stored: Sequence[_Stored]) -> list[Registration | Change]:
+def _fold(mapper: Mapper[UUID], projectors: dict[int, TreatyProjector], stored: Sequence[_Stored]) -> list[Registration | Change]:
     items: list[Registration | Change] = []
+    ids: dict[int, UUID] = {}
     for originator, version, topic, state in stored:
-        event = mapper.to_domain_event(StoredEvent(originator, version, topic, state))
+        uuid = ids.get(originator) or ids.setdefault(originator, UUID(int=originator))
+        event = mapper.to_domain_event(StoredEvent(uuid, version, topic, state))
         if isinstance(event, Treaty.Registered):
             projectors[originator], registration = TreatyProjector.registered(event)
             items.append(registration)
