@@ -32,6 +32,7 @@ import threading
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -449,7 +450,11 @@ class LedgerView(TrackingRecorder):
         One transaction per index: each then locks one table only, so a process writing the
         views meanwhile waits for it, and never holds a lock it waits for (no deadlock).
         """
-        for statement in (*self.apply_index_statements(), *self.read_index_statements()):
+        self.run_each((*self.apply_index_statements(), *self.read_index_statements()))
+
+    def run_each(self, statements: Iterable[str]) -> None:
+        """Run each of ``statements`` in a transaction of its own."""
+        for statement in statements:
             with self.cursor(commit=True) as c:
                 c.execute(statement)
 
@@ -682,6 +687,19 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
         super().__init__(datastore, **kwargs)
         self.sql_create_statements.extend(SQL(s).format() for s in self.view_statements())
         self._lock_keys = {what: _advisory_key(f"treaty-ledger {what} {self.datastore.schema}") for what in ("views", "rebuild")}
+
+    def create_indexes(self) -> None:
+        """Create the indexes missing after a rebuild, each table's on a connection of its own, at once.
+
+        Still one transaction per index (see :meth:`LedgerView.create_indexes`); the two
+        tables' indexes are built side by side, which takes a rebuild's last second to half.
+        """
+        by_table: dict[str, list[str]] = {}
+        for statement in (*self.apply_index_statements(), *self.read_index_statements()):
+            by_table.setdefault(statement.split(" ON ", 1)[1].split(" ", 1)[0], []).append(statement)
+        with ThreadPoolExecutor(max_workers=len(by_table), thread_name_prefix="treaty-ledger-index") as pool:
+            for built in [pool.submit(self.run_each, statements) for statements in by_table.values()]:
+                built.result()
 
     def create_table(self) -> None:
         """Create the tables and indexes; when the tables are there, run no DDL but missing indexes.
