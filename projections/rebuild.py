@@ -103,7 +103,7 @@ def load_in_parallel(
     progress: Callable[[int], None] | None = None,
     prepare: Callable[[], None] | None = None,
 ) -> int:
-    """Apply notifications 1 to ``stop`` to the (just dropped) views with ``workers`` processes; return how many.
+    """Apply notifications 1 to ``stop`` to emptied views with ``workers`` processes; return how many.
 
     Each window is written, with the tracking record, in one transaction. ``prepare`` is
     called before the first write, once the workers are starting and have the first
@@ -146,7 +146,7 @@ def load_in_parallel(
         for n in notifications:
             originator = (n.originator_id if isinstance(n.originator_id, UUID) else UUID(str(n.originator_id))).int
             topic = topics.setdefault(n.topic, n.topic)
-            shards[originator % workers].append((originator, n.originator_version, topic, n.state))
+            shards[shard_of(originator, workers)].append((originator, n.originator_version, topic, n.state))
         for inbox, part in zip(inboxes, shards, strict=True):
             inbox.put(part)
         read_up_to = notifications[-1].id
