@@ -28,6 +28,7 @@ from domain.errors import (
 )
 from domain.events import EVENT_TYPES
 from projections.access import KeyNotFound
+from projections.projection import ViewsIncomplete
 
 __all__ = ["ApiError", "Forbidden", "Unauthorized", "install_error_handlers"]
 
@@ -55,7 +56,8 @@ class Forbidden(ApiError):
     status = 403
 
 
-_STATUS = ((TreatyNotFound, 404), (EventNotFound, 404), (KeyNotFound, 404), (TreatyAlreadyExists, 409), (WriteConflict, 503))
+_STATUS = ((TreatyNotFound, 404), (EventNotFound, 404), (KeyNotFound, 404), (TreatyAlreadyExists, 409), (WriteConflict, 503),
+           (ViewsIncomplete, 500))
 
 
 def _kind(error: Exception) -> str:

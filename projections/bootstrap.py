@@ -10,7 +10,6 @@ from typing import Any
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
-from domain.errors import LedgerError
 from domain.ledger import Ledger
 from domain.records import Record
 from projections.projection import APPLICATION_NAME, LedgerProjection
@@ -127,8 +126,5 @@ def open_services(database: str | DatabaseURL | None = None, *, catch_up: bool =
     view = open_view(url)
     read = ReadModel(ledger, view, LedgerProjection(view))
     if catch_up:
-        try:
-            read.refresh()
-        except LookupError as error:
-            raise LedgerError(str(error)) from None
+        read.refresh()
     return Services(ledger, read, url)

@@ -29,13 +29,20 @@ from projections.engine import Change, Registration, TreatyProjector
 from projections.rebuild import RebuildFailed, default_workers, load_in_parallel
 from projections.views import BatchRows, LedgerView, RebuildInProgress, ViewsBusy
 
-__all__ = ["APPLICATION_NAME", "LedgerProjection", "ViewsMoved"]
+__all__ = ["APPLICATION_NAME", "LedgerProjection", "ViewsIncomplete", "ViewsMoved"]
 
 APPLICATION_NAME = Ledger.name
 """The name the views track the ledger's notifications under."""
 
 _ATTEMPTS = 3
 """Tries at applying one subscribed event whose compare-and-set keeps failing, before giving up."""
+
+
+class ViewsIncomplete(LedgerError, LookupError):
+    """The views hold no treaty an event belongs to: they were damaged or left behind, and need a rebuild.
+
+    (During a rebuild, a treaty not loaded yet is awaited instead: see :meth:`LedgerProjection.process_event`.)
+    """
 
 
 class ViewsMoved(LedgerError):
@@ -127,7 +134,7 @@ class LedgerProjection(Projection[LedgerView]):
                     if not self.view.wait_for_rebuild(self._stopping):
                         return
                     error: Exception | None = None
-                except LookupError as missing:  # a treaty not in the views: being rebuilt, or left behind
+                except ViewsIncomplete as missing:  # being rebuilt, or left behind
                     if not self.view.held_by_a_rebuild() and self.view.max_tracking_id(APPLICATION_NAME) == previous:
                         raise
                     if not self.view.wait_for_rebuild(self._stopping):
@@ -175,7 +182,7 @@ class LedgerProjection(Projection[LedgerView]):
                 except IntegrityError:
                     self._forget()  # another process got there first; read where it left off
                     continue
-                except (RebuildInProgress, LookupError) as error:  # LookupError: a treaty not in the views
+                except (RebuildInProgress, ViewsIncomplete) as error:
                     if isinstance(error, RebuildInProgress) or self.view.held_by_a_rebuild():
                         # Another process is rebuilding the views; it applies these events too.
                         self._tracked = None  # the views it leaves are not the ones this process read
@@ -336,7 +343,7 @@ class LedgerProjection(Projection[LedgerView]):
         self._wait_for_write()  # the views must hold everything applied before reading a treaty back
         row = self.view.treaty_row(uuid=str(originator_id))
         if row is None:
-            raise LookupError(f"the views hold no treaty with aggregate id {originator_id}: rebuild them (treaty-ledger rebuild)")
+            raise ViewsIncomplete(f"the views hold no treaty with aggregate id {originator_id}: rebuild them (treaty-ledger rebuild)")
         projector = TreatyProjector(row.treaty, row.rules, self.view.records(row.treaty), self.view.current_rows(row.treaty))
         self._slugs[originator_id] = row.treaty
         self._keep(row.treaty, projector)

@@ -78,9 +78,9 @@ def default_workers(events: int) -> int:
     return min(cores, _MAX_WORKERS)
 
 
-def shard_of(originator_id: UUID | int, shards: int) -> int:
-    """The shard a treaty's events belong to (its id as a UUID or as the UUID's integer)."""
-    return (originator_id if isinstance(originator_id, int) else originator_id.int) % shards
+def shard_of(originator: int, shards: int) -> int:
+    """The shard a treaty's events belong to (``originator``: its aggregate id's integer)."""
+    return originator % shards
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,6 +94,8 @@ INTERVAL_COLUMNS = ("id", "treaty", "kind", "key", "since", "until", "known_from
 
 _CREATES = re.compile(r'CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (?:"[^"]+"\.)?(\w+)')
 """The name of the table or index a CREATE statement of the view makes."""
+_INDEXED = re.compile(r" ON (\S+) \(")
+"""The table a CREATE INDEX statement of the view indexes (as the statement names it)."""
 
 
 def _created_names(statements: Iterable[str]) -> list[str]:
@@ -103,6 +105,17 @@ def _created_names(statements: Iterable[str]) -> list[str]:
 def _advisory_key(text: str) -> int:
     """A PostgreSQL advisory lock key (a signed 64-bit number) named by ``text``."""
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+
+
+def _lock_within(conn: Any, statement: str, key: int, seconds: float) -> None:
+    """Take advisory lock ``key`` with ``statement`` in a transaction of ``conn``, waiting at most ``seconds``.
+
+    Raises ``psycopg.errors.LockNotAvailable`` when the wait runs out. A session lock stays
+    held after the transaction; a transaction's lock is released at its end.
+    """
+    with conn.transaction():
+        conn.execute(SQL("SET LOCAL lock_timeout = '{0}ms'").format(int(seconds * 1000)))
+        conn.execute(statement, (key,))
 
 
 def _date(value: Any) -> date | None:
@@ -696,7 +709,8 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
         """
         by_table: dict[str, list[str]] = {}
         for statement in (*self.apply_index_statements(), *self.read_index_statements()):
-            by_table.setdefault(statement.split(" ON ", 1)[1].split(" ", 1)[0], []).append(statement)
+            table = _INDEXED.search(statement)
+            by_table.setdefault(table.group(1) if table else "", []).append(statement)
         with ThreadPoolExecutor(max_workers=len(by_table), thread_name_prefix="treaty-ledger-index") as pool:
             for built in [pool.submit(self.run_each, statements) for statements in by_table.values()]:
                 built.result()
@@ -770,9 +784,7 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
                 raise RebuildInProgress("another process is rebuilding the views (it holds their rebuild lock)")
             try:
                 try:
-                    with conn.transaction():
-                        conn.execute(SQL("SET LOCAL lock_timeout = '{0}ms'").format(int(self.rebuild_lock_wait * 1000)))
-                        conn.execute("SELECT pg_advisory_lock(%s)", (views,))
+                    _lock_within(conn, "SELECT pg_advisory_lock(%s)", views, self.rebuild_lock_wait)
                 except psycopg.errors.LockNotAvailable:
                     raise ViewsBusy(f"writes to the views were still in progress after {self.rebuild_lock_wait:g} s; "
                                     "nothing was dropped") from None
@@ -789,9 +801,7 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
         while True:
             with self.datastore.get_connection() as conn:
                 try:
-                    with conn.transaction():
-                        conn.execute(SQL("SET LOCAL lock_timeout = '{0}ms'").format(int(_WAIT_STEP * 1000)))
-                        conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self.lock_key(),))
+                    _lock_within(conn, "SELECT pg_advisory_xact_lock_shared(%s)", self.lock_key(), _WAIT_STEP)
                     return True
                 except psycopg.errors.LockNotAvailable:
                     pass

@@ -128,9 +128,6 @@ def project(
                     time.sleep(poll_interval)
     except KeyboardInterrupt:
         console.print("stopped")
-    except LookupError as missing:  # the views lack a treaty they should hold
-        errors.print(f"[red]error:[/red] {missing}")
-        raise typer.Exit(2) from None
     finally:
         services.close()
 

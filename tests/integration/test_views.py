@@ -13,7 +13,7 @@ import pytest
 
 from domain.errors import EventNotFound, TreatyNotFound
 from projections.bootstrap import Services, open_ledger, open_services
-from projections.projection import APPLICATION_NAME
+from projections.projection import APPLICATION_NAME, ViewsIncomplete
 from projections.rebuild import RebuildFailed
 from projections.replay import membership_by_replay
 from projections.views import LedgerView
@@ -60,7 +60,11 @@ def index_names(url: str) -> list[str]:
 
 
 def _intervals(url: str) -> str:
-    return "tl_intervals" if url.startswith("sqlite") else f'"{url.rsplit("schema=", 1)[1]}".tl_intervals'
+    return _view_table(url, "tl_intervals")
+
+
+def _view_table(url: str, name: str) -> str:
+    return name if url.startswith("sqlite") else f'"{url.rsplit("schema=", 1)[1]}".{name}'
 
 
 class TestReadAfterWrite:
@@ -110,6 +114,19 @@ def rebuild(database_url: str, *options: str) -> subprocess.CompletedProcess[str
 
 
 class TestCommandLine:
+    def test_views_that_lack_a_treaty_ask_for_a_rebuild_and_stop_the_worker_with_that_message(
+            self, services: Services, database_url: str) -> None:
+        open_skies(services)
+        execute(database_url, f"DELETE FROM {_view_table(database_url, 'tl_treaties')}")  # damaged views
+        with closing(open_ledger(database_url)) as ledger:
+            ledger.record_event("open-skies", acceded("UKR", "2004-01-01"))
+        with pytest.raises(ViewsIncomplete, match=r"hold no treaty .* rebuild them \(treaty-ledger rebuild\)"):
+            open_services(database_url)
+        result = subprocess.run([sys.executable, "-m", "api", "project", "--database", database_url, "--poll-interval", "0.1"],
+                                capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode == 2
+        assert "error: the views hold no treaty" in result.stderr and "Traceback" not in result.stderr
+
     def test_state_says_since_when_only_for_a_state_with_standing(self, services: Services, database_url: str) -> None:
         open_skies(services)
 
