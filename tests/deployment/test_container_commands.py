@@ -55,6 +55,12 @@ def environment(postgres_url: str) -> dict[str, str]:
     return {**os.environ, "TREATY_LEDGER_DATABASE": postgres_url}
 
 
+def import_dataset(environment: dict[str, str]) -> None:
+    """The compose file's one-shot import, run here."""
+    imported = subprocess.run(as_local(compose_command("import")), cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300, check=False)
+    assert imported.returncode == 0, imported.stderr
+
+
 @dataclass
 class Stack:
     """The running services: the API's address, the environment they share, and their processes."""
@@ -68,8 +74,7 @@ class Stack:
 @pytest.fixture
 def stack(environment: dict[str, str]) -> Iterator[Stack]:
     """import (one-shot), then worker and api, as the compose file orders them."""
-    imported = subprocess.run(as_local(compose_command("import")), cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300, check=False)
-    assert imported.returncode == 0, imported.stderr
+    import_dataset(environment)
     port = free_port()
     worker = subprocess.Popen(as_local(compose_command("worker")), cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     api = subprocess.Popen(as_local(compose_command("api"), port), cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -138,11 +143,10 @@ def test_an_event_written_through_the_api_is_seen_through_every_worker(stack: St
 
 def record_finlands_notice_elsewhere(database: str) -> int:
     """Another process's writer (no catch-up of its own) records Finland's notice; its notification id."""
-    writer = open_ledger(database)
-    writer.record_event("open-skies", {"type": "withdrawal_notified", "state": "FIN", "date": "2023-01-01",
-                                       "source": {"title": "A test note, not a real one"}})
-    notification = writer.recorder.max_notification_id()
-    writer.close()
+    with closing(open_ledger(database)) as writer:
+        writer.record_event("open-skies", {"type": "withdrawal_notified", "state": "FIN", "date": "2023-01-01",
+                                           "source": {"title": "A test note, not a real one"}})
+        notification = writer.recorder.max_notification_id()
     assert notification is not None
     return notification
 
@@ -180,8 +184,7 @@ class LoneWorker:
 @pytest.fixture
 def lone_worker(environment: dict[str, str]) -> Iterator[LoneWorker]:
     """The dataset imported, then the worker started and following."""
-    imported = subprocess.run(as_local(compose_command("import")), cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300, check=False)
-    assert imported.returncode == 0, imported.stderr
+    import_dataset(environment)
     worker = subprocess.Popen(as_local(compose_command("worker")), cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = Lines(worker)
