@@ -28,7 +28,7 @@ import yaml
 from projections.bootstrap import open_ledger, open_services, open_view
 from projections.projection import APPLICATION_NAME
 from tests.e2e.server import free_port
-from tests.integration.helpers import execute
+from tests.integration.helpers import an_advisory_lock_request_queues
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -217,10 +217,7 @@ def test_ctrl_c_stops_a_worker_that_waits_for_a_rebuild(lone_worker: LoneWorker,
     view = open_view(database)
     with view.rebuilding():  # a rebuild in progress elsewhere
         record_finlands_notice_elsewhere(database)
-        for _ in range(300):  # until the worker's request for the views is queued behind the rebuild
-            if execute(database, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0][0]:
-                break
-            time.sleep(0.01)
+        an_advisory_lock_request_queues(database)  # the worker's request for the views, behind the rebuild
         lone_worker.process.send_signal(signal.SIGINT)
         assert lone_worker.lines.until("stopped", timeout=10)
         assert lone_worker.process.wait(timeout=10) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -50,3 +51,13 @@ def outcome_of(action: Callable[[], object]) -> BaseException | None:
     except BaseException as error:  # noqa: BLE001 - reported by the test
         return error
     return None
+
+
+def an_advisory_lock_request_queues(postgres_url: str, within: float = 3.0) -> bool:
+    """Whether some session's request for an advisory lock is waiting (seen in ``pg_locks``) within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if execute(postgres_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0][0]:
+            return True
+        time.sleep(0.01)  # polling PostgreSQL's lock table
+    return False

@@ -9,7 +9,6 @@ Each test opens two sets of services on one store: two processes, as far as the 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import date
@@ -23,7 +22,7 @@ from projections.projection import APPLICATION_NAME, LedgerProjection, ViewsMove
 from projections.replay import membership_by_replay
 from projections.store import parse_database_url
 from projections.views import RebuildInProgress, ViewsBusy
-from tests.integration.helpers import execute, outcome_of
+from tests.integration.helpers import an_advisory_lock_request_queues, outcome_of
 from tests.integration.test_views import index_names
 from tests.scenario import SOURCE, acceded, in_force, ratified
 
@@ -137,11 +136,7 @@ class Delivery:
         self.thread = threading.Thread(target=self._deliver)
 
     def _deliver(self) -> None:
-        try:
-            self.worker.process_event(self.event, Tracking(APPLICATION_NAME, self.notification))
-            self.outcome.append(None)
-        except BaseException as error:  # noqa: BLE001 - reported by the test
-            self.outcome.append(error)
+        self.outcome.append(outcome_of(lambda: self.worker.process_event(self.event, Tracking(APPLICATION_NAME, self.notification))))
 
     def start_and_see_it_wait(self) -> None:
         self.thread.start()
@@ -231,7 +226,7 @@ def test_a_rebuild_that_gives_up_on_a_slow_write_says_so_and_applies_what_others
     with other.read.view.write_cursor():  # a write in progress that outlasts the rebuild's patience
         rebuilding = threading.Thread(target=lambda: outcome.append(outcome_of(lambda: rebuilder.rebuild_views(workers=0))))
         rebuilding.start()
-        _wait_for_a_queued_advisory_lock(postgres_url)
+        assert an_advisory_lock_request_queues(postgres_url), "the rebuild never queued for the views"
         with closing(open_services(postgres_url)) as third:  # a third process writes while the rebuild waits
             third.ledger.record_event("open-skies", acceded("FIN", "2002-12-13"))
             assert third.read.projection.catch_up(third.ledger) == 0  # it stands back for the rebuild
@@ -239,14 +234,6 @@ def test_a_rebuild_that_gives_up_on_a_slow_write_says_so_and_applies_what_others
     assert isinstance(outcome[0], ViewsBusy) and "still in progress after 1 s" in str(outcome[0])
     assert rebuilder.read.view.max_tracking_id(APPLICATION_NAME) == rebuilder.ledger.recorder.max_notification_id()
     assert parties(other, date(2003, 6, 1)) == ["FIN", "RUS", "USA"]
-
-
-def _wait_for_a_queued_advisory_lock(postgres_url: str) -> None:
-    for _ in range(300):
-        if execute(postgres_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0][0]:
-            return
-        time.sleep(0.01)  # polling PostgreSQL's lock table for the rebuild's queued request
-    raise AssertionError("the rebuild never queued for the views")
 
 
 @pytest.mark.postgres
