@@ -243,7 +243,9 @@ def _fold(mapper: Mapper[UUID], projectors: dict[int, TreatyProjector], stored: 
     items: list[Registration | Change] = []
     ids: dict[int, UUID] = {}
     for originator, version, topic, state in stored:
-        uuid = ids.get(originator) or ids.setdefault(originator, UUID(int=originator))
+        uuid = ids.get(originator)
+        if uuid is None:  # one UUID per treaty and window, not one per event
+            uuid = ids[originator] = UUID(int=originator)
         event = mapper.to_domain_event(StoredEvent(uuid, version, topic, state))
         if isinstance(event, Treaty.Registered):
             projectors[originator], registration = TreatyProjector.registered(event)
