@@ -11,9 +11,12 @@ WORKDIR /app
 
 # Only what the package needs; data/ stays in /app so `treaty-ledger import data/open-skies.yaml` works.
 COPY pyproject.toml README.md ./
+COPY treaty_ledger/__init__.py treaty_ledger/bootstrap.py treaty_ledger/py.typed ./treaty_ledger/
 COPY domain/ ./domain/
 COPY projections/ ./projections/
+COPY store/ ./store/
 COPY api/ ./api/
+COPY cli/ ./cli/
 COPY data/ ./data/
 
 # The package and its runtime dependencies, without the test extra; then a user without privileges.

@@ -1,1 +1,1 @@
-"""Entry points: the command line and (later) the HTTP API."""
+"""The HTTP API: the app factory, one router per resource, schemas, errors in one module, dependencies."""

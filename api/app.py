@@ -8,10 +8,10 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api.errors import install_error_handlers
-from api.routers import events, health, queries, treaties
-from api.settings import Settings
-from projections.bootstrap import Services, open_services
+from treaty_ledger.api.errors import install_error_handlers
+from treaty_ledger.api.routers import events, health, queries, treaties
+from treaty_ledger.api.settings import Settings
+from treaty_ledger.bootstrap import Services, open_services
 
 __all__ = ["create_app"]
 

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPBearer
 
-from api.errors import Forbidden, Unauthorized
-from api.settings import Settings
-from projections.access import ApiKey, KeyStore
-from projections.bootstrap import Services
+from treaty_ledger.api.errors import Forbidden, Unauthorized
+from treaty_ledger.api.settings import Settings
+from treaty_ledger.bootstrap import Services
+from treaty_ledger.store.access import ApiKey, KeyStore
 
 __all__ = ["BearerKey", "ReaderKey", "ServicesDep", "SettingsDep", "WriterKey", "get_services", "get_settings"]
 
@@ -55,7 +55,7 @@ def _key(services: Services, authorization: str | None) -> ApiKey:
     scheme, _, secret = authorization.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("expected 'Authorization: Bearer <key>'", field="Authorization")
-    key = KeyStore(services.read.view).check(secret.strip())
+    key = KeyStore(services.view).check(secret.strip())
     if key is None:
         raise Unauthorized("unknown or revoked API key", field="Authorization")
     return key

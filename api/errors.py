@@ -1,6 +1,6 @@
 """Errors become responses here, and only here.
 
-The API's own errors (beside the domain's, see :mod:`domain.errors`)::
+The API's own errors (beside the domain's, see :mod:`treaty_ledger.domain.errors`)::
 
     ApiError
     ├── Unauthorized   401: no key, or an unknown or revoked key
@@ -19,16 +19,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from domain.errors import (
+from treaty_ledger.domain.errors import (
     EventNotFound,
     LedgerError,
     TreatyAlreadyExists,
     TreatyNotFound,
     WriteConflict,
 )
-from domain.events import EVENT_TYPES
-from projections.access import KeyNotFound
-from projections.projection import ViewsIncomplete
+from treaty_ledger.domain.events import EVENT_TYPES
+from treaty_ledger.store.access import KeyNotFound
+from treaty_ledger.store.projection import ViewsIncomplete
 
 __all__ = ["ApiError", "Forbidden", "Unauthorized", "install_error_handlers"]
 

@@ -11,9 +11,9 @@ from uuid import UUID
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from pydantic_core import PydanticCustomError
 
-from domain.dates import parse_date
-from domain.errors import InvalidDate
-from domain.events import COMMON_FIELDS, EVENT_TYPES, EventType, FieldSpec
+from treaty_ledger.domain.dates import parse_date
+from treaty_ledger.domain.errors import InvalidDate
+from treaty_ledger.domain.events import COMMON_FIELDS, EVENT_TYPES, EventType, FieldSpec
 
 __all__ = [
     "ChangesPublic",

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from projections.store import DEFAULT_DATABASE
+from treaty_ledger.store.database import DEFAULT_DATABASE
 
 __all__ = ["Settings"]
 

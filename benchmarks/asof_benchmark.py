@@ -37,10 +37,10 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from domain.rules import TreatyRules  # noqa: E402
-from projections.bootstrap import Services, open_services  # noqa: E402
-from projections.rebuild import default_workers  # noqa: E402
-from projections.replay import membership_by_replay  # noqa: E402
+from treaty_ledger.bootstrap import Services, open_services
+from treaty_ledger.domain.rules import TreatyRules
+from treaty_ledger.projections.replay import membership_by_replay
+from treaty_ledger.store.rebuild import default_workers
 
 SOURCE = {"title": "Synthetic benchmark source"}
 RULES = {"withdrawal_notice": "P6M", "late_joiner_delay": "P60D"}

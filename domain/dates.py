@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from domain.errors import InvalidDate
+from treaty_ledger.domain.errors import InvalidDate
 
 __all__ = ["Duration", "iso_day", "parse_date", "parse_duration", "parse_timestamp", "utc_now"]
 

@@ -2,9 +2,9 @@
 
 Each type is described by an :class:`EventType`: its fields and what kind of value each
 takes. :func:`normalise_event` turns a client's mapping into a :class:`NewEvent` or raises an
-:class:`~domain.errors.InvalidInput` naming the field and the reason. Checks that need the
+:class:`~treaty_ledger.domain.errors.InvalidInput` naming the field and the reason. Checks that need the
 treaty's history (does the referenced restriction exist? is the state a party?) belong to
-:mod:`domain.timeline`.
+:mod:`treaty_ledger.domain.timeline`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
-from domain.dates import parse_date
-from domain.errors import InvalidInput, UnknownEventType, UnknownState
-from domain.sources import normalise_source
-from domain.states import normalise_state
+from treaty_ledger.domain.dates import parse_date
+from treaty_ledger.domain.errors import InvalidInput, UnknownEventType, UnknownState
+from treaty_ledger.domain.sources import normalise_source
+from treaty_ledger.domain.states import normalise_state
 
 __all__ = [
     "COMMON_FIELDS",
@@ -281,7 +281,7 @@ def normalise_event(payload: Mapping[str, Any]) -> NewEvent:
     """Check a client's event and return it in canonical form.
 
     ``payload`` holds ``type``, ``date`` (not for corrections and retractions), ``source`` and
-    the type's fields. Raises :class:`~domain.errors.InvalidInput` naming the field and reason.
+    the type's fields. Raises :class:`~treaty_ledger.domain.errors.InvalidInput` naming the field and reason.
     """
     if not isinstance(payload, Mapping):
         raise InvalidInput("expected an object describing the event")

@@ -19,20 +19,20 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import get_topic
 
-from domain.dates import utc_now
-from domain.errors import (
+from treaty_ledger.domain.dates import utc_now
+from treaty_ledger.domain.errors import (
     InvalidInput,
     TreatyAlreadyExists,
     TreatyNotFound,
     WriteConflict,
 )
-from domain.events import NewEvent, normalise_event
-from domain.records import GENESIS_HASH, Record, chain_hash, to_json_value
-from domain.rules import TreatyRules
-from domain.sources import normalise_source
-from domain.states import normalise_state
-from domain.transcodings import DateAsISO, RecordAsDict
-from domain.treaty import Treaty, registration_content, treaty_uuid
+from treaty_ledger.domain.events import NewEvent, normalise_event
+from treaty_ledger.domain.records import GENESIS_HASH, Record, chain_hash, to_json_value
+from treaty_ledger.domain.rules import TreatyRules
+from treaty_ledger.domain.sources import normalise_source
+from treaty_ledger.domain.states import normalise_state
+from treaty_ledger.domain.transcodings import DateAsISO, RecordAsDict
+from treaty_ledger.domain.treaty import Treaty, registration_content, treaty_uuid
 
 __all__ = ["Ledger", "TreatySummary", "VerifyReport", "normalise_treaty_id"]
 
@@ -162,7 +162,7 @@ class Ledger(Application[UUID]):
 
         For imports: give the batch in effective-date order, so that every prefix of the
         history is as consistent as the whole. On any error nothing is recorded; a
-        :class:`~domain.errors.TimelineContradiction` carries ``event_id``, naming the event.
+        :class:`~treaty_ledger.domain.errors.TimelineContradiction` carries ``event_id``, naming the event.
         """
         news = [e if isinstance(e, NewEvent) else normalise_event(e) for e in events]
         ids = [str(UUID(i)) for i in event_ids] if event_ids is not None else [str(uuid4()) for _ in news]

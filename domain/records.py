@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from domain.dates import iso_day
+from treaty_ledger.domain.dates import iso_day
 
 __all__ = ["GENESIS_HASH", "Record", "canonical_json", "chain_hash", "json_default", "json_text", "to_json_value"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from domain.dates import Duration, parse_duration
-from domain.errors import InvalidInput
+from treaty_ledger.domain.dates import Duration, parse_duration
+from treaty_ledger.domain.errors import InvalidInput
 
 __all__ = ["TreatyRules"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.dates import parse_date
-from domain.errors import InvalidInput, MissingSource
+from treaty_ledger.domain.dates import parse_date
+from treaty_ledger.domain.errors import InvalidInput, MissingSource
 
 __all__ = ["normalise_source"]
 

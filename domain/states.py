@@ -13,7 +13,7 @@ from typing import Any
 
 import pycountry
 
-from domain.errors import UnknownState
+from treaty_ledger.domain.errors import UnknownState
 
 __all__ = ["is_historic", "normalise_state", "state_name"]
 

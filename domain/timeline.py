@@ -4,7 +4,7 @@
 the events in effective-date order. :func:`build_timeline` folds them with the treaty's rules
 into intervals: each state's status, the treaty's phases, suspensions, restrictions,
 allegations and denied flights. An act that contradicts the timeline raises
-:class:`~domain.errors.TimelineContradiction` naming the event, the field and the reason.
+:class:`~treaty_ledger.domain.errors.TimelineContradiction` naming the event, the field and the reason.
 
 The same fold checks a new event before it is recorded and answers queries by replay, so the
 ledger accepts exactly the histories it can answer for.
@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from domain.dates import parse_date
-from domain.errors import InvalidInput, LedgerError, TimelineContradiction
-from domain.events import EVENT_TYPES, LEDGER_FIELDS, normalise_fields
-from domain.records import Record
-from domain.rules import TreatyRules
-from domain.states import is_historic
+from treaty_ledger.domain.dates import parse_date
+from treaty_ledger.domain.errors import InvalidInput, LedgerError, TimelineContradiction
+from treaty_ledger.domain.events import EVENT_TYPES, LEDGER_FIELDS, normalise_fields
+from treaty_ledger.domain.records import Record
+from treaty_ledger.domain.rules import TreatyRules
+from treaty_ledger.domain.states import is_historic
 
 __all__ = [
     "Allegation",
@@ -467,7 +467,7 @@ class _Fold:
             standing = predecessor.dissolved[1:]
         else:
             raise self.fail("predecessor", f"{predecessor.state} had no standing under the treaty on {event.date}")
-        status, signed_on, deposited_on, joining_on = standing
+        status, signed_on, _deposited_on, joining_on = standing
         if status in ("withdrawn", "terminated"):
             raise self.fail("predecessor", f"{predecessor.state} had {status} by {event.date}: there is no standing to succeed to")
         self.note(successor, event)
@@ -657,7 +657,7 @@ _PARTICIPATION = frozenset(name for name, spec in EVENT_TYPES.items() if spec.ca
 def build_timeline(rules: TreatyRules, events: list[Effective]) -> Timeline:
     """Fold effective events (in effective-date order) into the treaty's timeline.
 
-    Raises :class:`~domain.errors.TimelineContradiction` for the first act that contradicts
+    Raises :class:`~treaty_ledger.domain.errors.TimelineContradiction` for the first act that contradicts
     it; the error's ``event_id`` names that event.
     """
     return _Fold(rules, events).run()

@@ -7,7 +7,7 @@ from typing import Any
 
 from eventsourcing.persistence import Transcoding
 
-from domain.records import Record
+from treaty_ledger.domain.records import Record
 
 __all__ = ["DateAsISO", "RecordAsDict"]
 

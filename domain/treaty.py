@@ -7,12 +7,13 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import register_topic
 
-from domain.errors import InvalidInput, TimelineContradiction
-from domain.events import NewEvent
-from domain.records import GENESIS_HASH, Record, chain_hash
-from domain.rules import TreatyRules
-from domain.timeline import Timeline, apply_changes, build_timeline, effective_events
+from treaty_ledger.domain.errors import InvalidInput, TimelineContradiction
+from treaty_ledger.domain.events import NewEvent
+from treaty_ledger.domain.records import GENESIS_HASH, Record, chain_hash
+from treaty_ledger.domain.rules import TreatyRules
+from treaty_ledger.domain.timeline import Timeline, apply_changes, build_timeline, effective_events
 
 __all__ = ["Treaty", "treaty_uuid"]
 
@@ -132,8 +133,8 @@ class Treaty(Aggregate):
     def record(self, new: NewEvent, *, event_id: str, recorded_at: datetime, check_timeline: bool = True) -> Record:
         """Check ``new`` against the treaty's timeline and record it.
 
-        Raises :class:`~domain.errors.InvalidInput` or
-        :class:`~domain.errors.TimelineContradiction`; on error nothing changes. With
+        Raises :class:`~treaty_ledger.domain.errors.InvalidInput` or
+        :class:`~treaty_ledger.domain.errors.TimelineContradiction`; on error nothing changes. With
         ``check_timeline=False`` the caller checks the timeline once after a batch
         (:meth:`check_timeline`) and discards the aggregate if it fails.
         """
@@ -214,3 +215,8 @@ def registration_content(slug: str, title: str, depositaries: list[str], rules: 
         "source": source,
         "recorded_at": registered_at,
     }
+
+
+# Stores written before the package was named ``treaty_ledger`` name the aggregate and its events
+# by their old module (``domain.treaty:Treaty.Registered``): those topics resolve here too.
+register_topic("domain.treaty:Treaty", Treaty)

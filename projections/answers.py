@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from projections.intervals import Interval
+from treaty_ledger.projections.intervals import Interval
 
 __all__ = ["changes_answer", "compliance_answer", "membership_answer", "state_answer"]
 

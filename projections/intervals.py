@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from domain.dates import iso_day
-from domain.records import json_text, to_json_value
-from domain.timeline import Timeline
+from treaty_ledger.domain.dates import iso_day
+from treaty_ledger.domain.records import json_text, to_json_value
+from treaty_ledger.domain.timeline import Timeline
 
 __all__ = ["KINDS", "Interval", "intervals_of"]
 

@@ -10,11 +10,11 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from domain.records import Record
-from domain.rules import TreatyRules
-from domain.timeline import build_timeline, effective_events
-from projections.answers import compliance_answer, membership_answer, state_answer
-from projections.intervals import Interval, intervals_of
+from treaty_ledger.domain.records import Record
+from treaty_ledger.domain.rules import TreatyRules
+from treaty_ledger.domain.timeline import build_timeline, effective_events
+from treaty_ledger.projections.answers import compliance_answer, membership_answer, state_answer
+from treaty_ledger.projections.intervals import Interval, intervals_of
 
 __all__ = ["compliance_by_replay", "membership_by_replay", "rows_by_replay", "state_by_replay"]
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from domain.errors import LedgerError
-from domain.ledger import Ledger
-from domain.records import Record
-from domain.timeline import Timeline
+from treaty_ledger.domain.errors import LedgerError
+from treaty_ledger.domain.ledger import Ledger
+from treaty_ledger.domain.records import Record
+from treaty_ledger.domain.timeline import Timeline
 
 SOURCE = {"title": "Test source", "url": "https://example.org/source"}
 OPEN_SKIES_RULES = {"withdrawal_notice": "P6M", "late_joiner_delay": "P60D"}

@@ -8,19 +8,19 @@ from uuid import NAMESPACE_URL, uuid5
 from fastapi import APIRouter, Body, Header, Query, status
 from fastapi.responses import JSONResponse
 
-from api.dependencies import ReaderKey, ServicesDep, WriterKey
-from api.routers.params import KnownAt, as_of_date, known_at_moment
-from api.routers.treaties import ERRORS
-from api.schemas import (
+from treaty_ledger.api.dependencies import ReaderKey, ServicesDep, WriterKey
+from treaty_ledger.api.routers.params import KnownAt, as_of_date, known_at_moment
+from treaty_ledger.api.routers.treaties import ERRORS
+from treaty_ledger.api.schemas import (
     ErrorPublic,
     EventCreate,
     EventHistoryPublic,
     EventPagePublic,
     EventPublic,
 )
-from domain.errors import InvalidInput
-from domain.events import EVENT_TYPES
-from projections.access import IdempotencyStore
+from treaty_ledger.domain.errors import InvalidInput
+from treaty_ledger.domain.events import EVENT_TYPES
+from treaty_ledger.store.access import IdempotencyStore
 
 router = APIRouter(tags=["events"])
 
@@ -39,7 +39,7 @@ def record_event(
     payload = event.model_dump(mode="json", by_alias=True, exclude_none=True)
     if idempotency_key is None:
         return services.record_event(treaty, payload).to_json()
-    store = IdempotencyStore(services.read.view)
+    store = IdempotencyStore(services.view)
     scope = f"{treaty}/events"
     request_hash = store.request_hash(payload)
     earlier = store.lookup(idempotency_key, scope, request_hash)
@@ -53,7 +53,7 @@ def record_event(
             earlier = store.lookup(idempotency_key, scope, request_hash)
             if earlier is not None:
                 return JSONResponse(earlier[1], status_code=earlier[0])
-            record = services.read.view.record_by_id(event_id)
+            record = services.view.record_by_id(event_id)
             if record is not None:
                 return JSONResponse(EventPublic.model_validate(record.to_json()).model_dump(mode="json"), status_code=201)
         raise

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.dependencies import ReaderKey, ServicesDep
-from api.routers.treaties import ERRORS
-from api.schemas import VerifyPublic
-from projections.projection import APPLICATION_NAME
+from treaty_ledger.api.dependencies import ReaderKey, ServicesDep
+from treaty_ledger.api.routers.treaties import ERRORS
+from treaty_ledger.api.schemas import VerifyPublic
+from treaty_ledger.store.projection import APPLICATION_NAME
 
 router = APIRouter(tags=["health"])
 
@@ -25,7 +25,7 @@ def healthz() -> dict[str, str]:
 def readyz(services: ServicesDep) -> Any:
     """The store answers."""
     try:
-        services.read.view.max_tracking_id(APPLICATION_NAME)
+        services.view.max_tracking_id(APPLICATION_NAME)
         services.ledger.recorder.max_notification_id()
     except Exception as error:  # noqa: BLE001 - any failure means not ready
         return JSONResponse({"status": "unavailable", "reason": str(error)}, status_code=503)

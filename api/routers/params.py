@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from domain.dates import parse_date, parse_timestamp, utc_now
+from treaty_ledger.domain.dates import parse_date, parse_timestamp, utc_now
 
 __all__ = ["AsOf", "KnownAt", "as_of_date", "known_at_moment"]
 

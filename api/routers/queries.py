@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.dependencies import ReaderKey, ServicesDep
-from api.routers.params import AsOf, KnownAt, as_of_date, known_at_moment
-from api.routers.treaties import ERRORS
-from api.schemas import ChangesPublic, CompliancePublic, MembershipPublic, StatePublic
+from treaty_ledger.api.dependencies import ReaderKey, ServicesDep
+from treaty_ledger.api.routers.params import AsOf, KnownAt, as_of_date, known_at_moment
+from treaty_ledger.api.routers.treaties import ERRORS
+from treaty_ledger.api.schemas import ChangesPublic, CompliancePublic, MembershipPublic, StatePublic
 
 router = APIRouter(prefix="/v1/treaties/{treaty}", tags=["queries"])
 

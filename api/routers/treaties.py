@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from api.dependencies import ReaderKey, ServicesDep, WriterKey
-from api.schemas import ErrorPublic, TreatyCreate, TreatyPublic, VerifyPublic
+from treaty_ledger.api.dependencies import ReaderKey, ServicesDep, WriterKey
+from treaty_ledger.api.schemas import ErrorPublic, TreatyCreate, TreatyPublic, VerifyPublic
 
 router = APIRouter(prefix="/v1/treaties", tags=["treaties"])
 

@@ -6,10 +6,11 @@ commands the containers run against the command line's own registry of commands.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
-import tomllib
+import subprocess
+import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import pytest
 import typer.main
 import yaml
 
-import api.cli
+from treaty_ledger.cli.commands import app
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
@@ -39,7 +40,7 @@ SUBSTITUTION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<rest>[^}]*)\
 
 def cli() -> Any:
     """The click group behind the Typer app (Typer may bundle its own click: duck-typed)."""
-    group = typer.main.get_command(api.cli.app)
+    group = typer.main.get_command(app)
     assert is_group(group), "the CLI should be a group of commands"
     return group
 
@@ -336,30 +337,38 @@ def test_dockerfile_installs_the_package_without_the_test_extra() -> None:
     assert "[test]" not in DOCKERFILE and "requirements" not in DOCKERFILE
 
 
+LAYERS = ("domain", "projections", "store", "api", "cli")
+"""The top-level folders the wheel maps under ``treaty_ledger``."""
+
+
 def test_dockerfile_copies_only_the_package_and_its_data() -> None:
     copied = {copy.split()[0].rstrip("/") for copy in dockerfile("COPY")} | {
         word for copy in dockerfile("COPY") for word in copy.split()[:-1]
     }
-    assert {"pyproject.toml", "README.md", "domain", "projections", "api", "data"} <= {c.rstrip("/") for c in copied}
+    assert {"pyproject.toml", "README.md", *LAYERS, "data"} <= {c.rstrip("/") for c in copied}
+    assert {"treaty_ledger/__init__.py", "treaty_ledger/bootstrap.py"} <= copied
     assert not {"tests", ".", "benchmarks"} & {c.rstrip("/") for c in copied}
 
 
-def test_pip_install_dot_in_the_image_installs_every_package_the_commands_import() -> None:
+def test_the_wheel_holds_one_top_level_package_with_every_subpackage(tmp_path: Path) -> None:
     # The image installs with `pip install .`, not in editable mode: a subpackage the setuptools
-    # configuration leaves out (api.commands, api.routers) is missing there, and every container fails.
-    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    # configuration leaves out is missing there, and every container fails. And a wheel that put
+    # `api`, `domain`, ... at the top of site-packages would collide with other distributions.
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True, text=True, timeout=300)
+    (wheel,) = tmp_path.glob("treaty_ledger-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {name.split("/", 1)[0] for name in names if not name.split("/", 1)[0].endswith(".dist-info")}
+    assert top == {"treaty_ledger"}
     needed = {
-        ".".join(init.parent.relative_to(ROOT).parts)
-        for top in ("domain", "projections", "api")
-        for init in (ROOT / top).rglob("__init__.py")
+        "/".join(("treaty_ledger", *init.parent.relative_to(ROOT).parts, "__init__.py"))
+        for layer in LAYERS
+        for init in (ROOT / layer).rglob("__init__.py")
     }
-    packages = setuptools.get("packages", [])
-    if isinstance(packages, dict):  # [tool.setuptools.packages.find]
-        include = packages.get("find", {}).get("include", ["*"])
-        installed = {name for name in needed if any(fnmatch.fnmatchcase(name, pattern) for pattern in include)}
-    else:
-        installed = set(packages)
-    assert needed <= installed, f"pyproject.toml's [tool.setuptools] does not install {sorted(needed - installed)}"
+    assert needed <= set(names), f"the wheel leaves out {sorted(needed - set(names))}"
+    assert {"treaty_ledger/bootstrap.py", "treaty_ledger/py.typed", "treaty_ledger/domain/py.typed"} <= set(names)
+    entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    assert "treaty-ledger = treaty_ledger.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_dockerfile_cmd_serves_the_api_as_compose_does() -> None:

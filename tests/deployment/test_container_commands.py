@@ -25,10 +25,10 @@ import httpx
 import pytest
 import yaml
 
-from projections.bootstrap import open_ledger, open_services, open_view
-from projections.projection import APPLICATION_NAME
 from tests.e2e.server import free_port
 from tests.integration.helpers import an_advisory_lock_request_queues
+from treaty_ledger.bootstrap import open_ledger, open_services, open_view
+from treaty_ledger.store.projection import APPLICATION_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,7 @@ def as_local(command: list[str], port: int | None = None) -> list[str]:
         args[args.index("--host") + 1] = "127.0.0.1"
     if "--port" in args and port is not None:
         args[args.index("--port") + 1] = str(port)
-    return [sys.executable, "-m", "api", *args]
+    return [sys.executable, "-m", "treaty_ledger.cli", *args]
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ class Lines:
 def test_an_event_written_through_the_api_is_seen_through_every_worker(stack: Stack) -> None:
     base, environment = stack.base, stack.environment
     assert "--workers" in compose_command("api")
-    key = subprocess.run([sys.executable, "-m", "api", "keys", "create", "--name", "ops", "--role", "writer"],
+    key = subprocess.run([sys.executable, "-m", "treaty_ledger.cli", "keys", "create", "--name", "ops", "--role", "writer"],
                          env=environment, capture_output=True, text=True, timeout=120, check=True).stdout.strip()
     before = httpx.get(f"{base}/v1/treaties/open-skies/membership", params={"as_of": "2022-06-01"}).json()
     assert len(before["parties"]) == 32
@@ -166,7 +166,7 @@ def test_the_worker_keeps_the_views_current_for_writes_from_other_processes(stac
 
 @pytest.mark.postgres
 def test_the_worker_goes_on_following_after_a_rebuild_run_beside_it(stack: Stack) -> None:
-    rebuilt = subprocess.run([sys.executable, "-m", "api", "rebuild"], env=stack.environment, capture_output=True, text=True, timeout=300, check=False)
+    rebuilt = subprocess.run([sys.executable, "-m", "treaty_ledger.cli", "rebuild"], env=stack.environment, capture_output=True, text=True, timeout=300, check=False)
     assert rebuilt.returncode == 0, rebuilt.stderr
     finland_gives_notice_elsewhere_and_the_api_shows_it(stack)
     assert stack.worker.poll() is None, "the worker stopped"

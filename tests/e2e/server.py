@@ -19,7 +19,7 @@ def free_port() -> int:
 
 def cli(*args: str, database: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``treaty-ledger ARGS`` against ``database`` and return what it did."""
-    return subprocess.run([sys.executable, "-m", "api", *args, "--database", database], capture_output=True, text=True, timeout=300, check=False, env=env)
+    return subprocess.run([sys.executable, "-m", "treaty_ledger.cli", *args, "--database", database], capture_output=True, text=True, timeout=300, check=False, env=env)
 
 
 def create_key(database: str, name: str, role: str) -> str:
@@ -53,7 +53,7 @@ class Server:
 def start_server(database: str, *, workers: int = 1, env: dict[str, str] | None = None) -> Server:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "api", "serve", "--port", str(port), "--workers", str(workers), "--database", database],
+        [sys.executable, "-m", "treaty_ledger.cli", "serve", "--port", str(port), "--workers", str(workers), "--database", database],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )
     url = f"http://127.0.0.1:{port}"

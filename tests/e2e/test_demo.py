@@ -15,12 +15,14 @@ from tests.e2e.server import free_port
 
 def test_demo_imports_the_dataset_and_answers_its_printed_queries(tmp_path: Path) -> None:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "api", "demo", "--port", str(port)], cwd=tmp_path,
+    process = subprocess.Popen([sys.executable, "-m", "treaty_ledger.cli", "demo", "--port", str(port)], cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"the demo exited with {process.returncode}: {process.communicate()[0]}")
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break

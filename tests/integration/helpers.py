@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from projections.store import DatabaseURL, parse_database_url
+from treaty_ledger.store.database import DatabaseURL, parse_database_url
 
 
 def execute(url: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -48,7 +48,7 @@ def outcome_of(action: Callable[[], object]) -> BaseException | None:
     """The error ``action`` raised, or ``None`` (for actions run in threads of their own)."""
     try:
         action()
-    except BaseException as error:  # noqa: BLE001 - reported by the test
+    except BaseException as error:
         return error
     return None
 

@@ -6,12 +6,12 @@ import threading
 
 import pytest
 
-from domain.errors import TimelineContradiction
-from projections.bootstrap import open_ledger, open_services, open_view
-from projections.projection import APPLICATION_NAME
-from projections.store import parse_database_url
 from tests.integration.helpers import outcome_of
 from tests.scenario import SOURCE, event, in_force, notified, ratified
+from treaty_ledger.bootstrap import open_ledger, open_services, open_view
+from treaty_ledger.domain.errors import TimelineContradiction
+from treaty_ledger.store.database import parse_database_url
+from treaty_ledger.store.projection import APPLICATION_NAME
 
 WRITERS = ("USA", "RUS", "GBR", "FRA", "DEU", "CAN", "HUN", "POL")
 
@@ -26,7 +26,7 @@ def append_concurrently(url: str, writers: int, per_writer: int) -> list[BaseExc
     def write(state: str) -> None:
         try:
             ledger = open_ledger(url)  # each writer has its own application, cache and connections
-        except BaseException as error:  # noqa: BLE001 - reported by the test
+        except BaseException as error:
             failures.append(error)
             start.abort()
             return
@@ -34,7 +34,7 @@ def append_concurrently(url: str, writers: int, per_writer: int) -> list[BaseExc
             start.wait(timeout=60)
             for i in range(per_writer):
                 ledger.record_event("open-skies", event("statement", "2020-01-01", state, summary=f"{state} #{i}"))
-        except BaseException as error:  # noqa: BLE001 - reported by the test
+        except BaseException as error:
             failures.append(error)
         finally:
             ledger.close()
@@ -117,7 +117,7 @@ def test_opening_the_views_does_not_wait_for_a_worker_in_the_middle_of_a_write(p
     def start_up() -> None:
         try:
             opened.append(open_view(postgres_url))
-        except BaseException as error:  # noqa: BLE001 - reported by the test
+        except BaseException as error:
             failures.append(error)
 
     with url.connect() as worker, worker.transaction():
@@ -142,7 +142,7 @@ def test_a_rebuild_waits_for_a_write_in_progress_instead_of_deadlocking_with_it(
     """
     services = open_services(postgres_url)
     services.register_treaty({"id": "open-skies", "title": "Treaty on Open Skies", "source": SOURCE})
-    view = services.read.view
+    view = services.view
     url = parse_database_url(postgres_url)
     tracking, records, intervals = (f'"{url.schema}".{name}' for name in ("treaty_views_tracking", "tl_records", "tl_intervals"))
     dropped: list[BaseException | None] = []

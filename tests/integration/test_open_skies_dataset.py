@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from projections.bootstrap import Services, open_services
-from projections.dataset import DatasetError, export_lines, import_file
+from treaty_ledger.bootstrap import Services, open_services
+from treaty_ledger.store.datasets import DatasetError, export_lines, import_file
 
 DATASET = Path(__file__).resolve().parents[2] / "data" / "open-skies.yaml"
 CHECKED_DATES = ("1992-03-24", "2001-12-31", "2002-01-01", "2003-02-10", "2005-07-08", "2019-10-01", "2020-06-01",
@@ -156,7 +156,7 @@ class TestBadFiles:
     date: 2022-01-01
     source: {title: "An invented note"}
 """)
-        result = subprocess.run([sys.executable, "-m", "api", "import", str(bad), "--database", sqlite_url],
+        result = subprocess.run([sys.executable, "-m", "treaty_ledger.cli", "import", str(bad), "--database", sqlite_url],
                                 capture_output=True, text=True, timeout=120, check=False)
         assert result.returncode == 2
         assert "events[97] (kgz-withdraws).state" in result.stderr and "never joined" in result.stderr

@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 from eventsourcing.persistence import Tracking
 
-from projections.bootstrap import Services, open_services, open_view
-from projections.projection import APPLICATION_NAME, LedgerProjection, ViewsMoved
-from projections.replay import membership_by_replay
-from projections.store import parse_database_url
-from projections.views import RebuildInProgress, ViewsBusy
 from tests.integration.helpers import an_advisory_lock_request_queues, outcome_of
 from tests.integration.test_views import index_names
 from tests.scenario import SOURCE, acceded, in_force, ratified
+from treaty_ledger.bootstrap import Services, open_services, open_view
+from treaty_ledger.projections.replay import membership_by_replay
+from treaty_ledger.store.database import parse_database_url
+from treaty_ledger.store.projection import APPLICATION_NAME, LedgerProjection, ViewsMoved
+from treaty_ledger.store.views import RebuildInProgress, ViewsBusy
 
 READ_INDEXES = {"tl_records_id", "tl_records_state", "tl_intervals_known", "tl_intervals_now"}
 
@@ -59,14 +59,14 @@ def parties(services: Services, on: date) -> list[str]:
 
 def record_elsewhere_right_after_the_drop(rebuilder: Services, other: Services, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Have ``other`` (the API) record FIN's accession and catch up while the views lie empty; its catch-ups' counts."""
-    view = rebuilder.read.view
+    view = rebuilder.view
     drop = view.drop_views
     caught_up: list[int] = []
 
     def drop_then_the_other_records(*args: object, **kwargs: object) -> None:
         drop(*args, **kwargs)  # type: ignore[arg-type]
         other.ledger.record_event("open-skies", acceded("FIN", "2002-12-13"))
-        caught_up.append(other.read.projection.catch_up(other.ledger))
+        caught_up.append(other.projection.catch_up(other.ledger))
 
     monkeypatch.setattr(view, "drop_views", drop_then_the_other_records)
     return caught_up
@@ -79,7 +79,7 @@ def test_a_write_elsewhere_during_a_rebuild_is_stored_and_applied_by_the_rebuild
     assert rebuilder.rebuild_views(workers=0) == 5  # the registration, three events, and FIN's accession
     assert caught_up == [0]  # the other process wrote nothing to the views being rebuilt
     assert READ_INDEXES <= set(index_names(database_url))
-    assert rebuilder.read.view.max_tracking_id(APPLICATION_NAME) == rebuilder.ledger.recorder.max_notification_id()
+    assert rebuilder.view.max_tracking_id(APPLICATION_NAME) == rebuilder.ledger.recorder.max_notification_id()
     other.read.refresh()  # the other process reads the rebuilt views back
     treaty = other.ledger.treaty("open-skies")
     for services in (rebuilder, other):
@@ -99,8 +99,8 @@ def test_a_rebuild_with_worker_processes_also_keeps_other_writers_out(
 
 def test_a_second_rebuild_while_one_runs_is_refused_and_says_why(two: tuple[Services, Services]) -> None:
     rebuilder, other = two
-    other.read.view.rebuild_lock_wait = 0.2
-    with rebuilder.read.view.rebuilding():
+    other.view.rebuild_lock_wait = 0.2
+    with rebuilder.view.rebuilding():
         with pytest.raises(RebuildInProgress, match="another process is rebuilding the views"):
             other.rebuild_views(workers=0)
     assert other.rebuild_views(workers=0) == 4  # once the first has let go
@@ -110,7 +110,7 @@ def test_a_second_rebuild_while_one_runs_is_refused_and_says_why(two: tuple[Serv
 def test_a_rebuild_waits_for_a_write_in_progress_elsewhere_before_dropping_anything(two: tuple[Services, Services]) -> None:
     rebuilder, other = two
     outcome: list[object] = []
-    with other.read.view.write_cursor():  # another process is in the middle of writing a batch
+    with other.view.write_cursor():  # another process is in the middle of writing a batch
         rebuilding = threading.Thread(target=lambda: outcome.append(rebuilder.rebuild_views(workers=0)))
         rebuilding.start()
         rebuilding.join(timeout=1.0)
@@ -155,12 +155,12 @@ def test_the_projection_worker_waits_for_a_hold_then_goes_on_where_it_was(
         two_on_postgres: tuple[Services, Services], postgres_url: str) -> None:
     rebuilder, other = two_on_postgres
     delivery = Delivery(other, postgres_url)
-    with rebuilder.read.view.rebuilding():
+    with rebuilder.view.rebuilding():
         delivery.start_and_see_it_wait()
     assert delivery.result() is None
-    assert rebuilder.read.view.max_tracking_id(APPLICATION_NAME) == delivery.notification
+    assert rebuilder.view.max_tracking_id(APPLICATION_NAME) == delivery.notification
     assert parties(rebuilder, date(2003, 6, 1)) == ["FIN", "RUS", "USA"]
-    assert [r.id for r in rebuilder.read.view.records("open-skies")].count(delivery.record.id) == 1
+    assert [r.id for r in rebuilder.view.records("open-skies")].count(delivery.record.id) == 1
 
 
 @pytest.mark.postgres
@@ -181,7 +181,7 @@ def test_the_projection_worker_finds_its_event_applied_by_the_rebuild_it_waited_
     go_on.set()
     rebuilding.join(timeout=30)
     assert delivery.result() is None
-    assert [r.id for r in rebuilder.read.view.records("open-skies")].count(delivery.record.id) == 1
+    assert [r.id for r in rebuilder.view.records("open-skies")].count(delivery.record.id) == 1
     assert parties(rebuilder, date(2003, 6, 1)) == ["FIN", "RUS", "USA"]
 
 
@@ -196,7 +196,7 @@ def test_the_projection_worker_goes_on_when_another_process_applied_events_past_
     [stored] = other.ledger.recorder.select_notifications(start=6, limit=1)
     worker.process_event(other.ledger.mapper.to_domain_event(stored), Tracking(APPLICATION_NAME, stored.id))
     assert worker.view.max_tracking_id(APPLICATION_NAME) == 6
-    assert [r.id for r in rebuilder.read.view.records("open-skies")][-1] == record.id
+    assert [r.id for r in rebuilder.view.records("open-skies")][-1] == record.id
     assert parties(rebuilder, date(2003, 6, 1)) == ["FIN", "RUS", "SWE", "USA"]
     worker.view.datastore.close()  # type: ignore[attr-defined]
 
@@ -206,14 +206,14 @@ def test_after_a_rebuild_that_died_part_way_the_worker_writes_nothing_over_the_g
         two_on_postgres: tuple[Services, Services], postgres_url: str) -> None:
     rebuilder, other = two_on_postgres
     delivery = Delivery(other, postgres_url)
-    view = rebuilder.read.view
+    view = rebuilder.view
     with view.rebuilding():
         view.drop_views(APPLICATION_NAME)  # ...and the rebuilding process dies here, letting go of the hold
         delivery.start_and_see_it_wait()
     error = delivery.result()
     assert isinstance(error, ViewsMoved), error
     assert view.max_tracking_id(APPLICATION_NAME) is None  # the accession was not written over the gap
-    assert rebuilder.read.projection.catch_up(rebuilder.ledger) == 5  # what `treaty-ledger project` does next
+    assert rebuilder.projection.catch_up(rebuilder.ledger) == 5  # what `treaty-ledger project` does next
     assert parties(rebuilder, date(2003, 6, 1)) == ["FIN", "RUS", "USA"]
 
 
@@ -221,18 +221,18 @@ def test_after_a_rebuild_that_died_part_way_the_worker_writes_nothing_over_the_g
 def test_a_rebuild_that_gives_up_on_a_slow_write_says_so_and_applies_what_others_recorded_meanwhile(
         two_on_postgres: tuple[Services, Services], postgres_url: str) -> None:
     rebuilder, other = two_on_postgres
-    rebuilder.read.view.rebuild_lock_wait = 1.0
+    rebuilder.view.rebuild_lock_wait = 1.0
     outcome: list[BaseException | None] = []
-    with other.read.view.write_cursor():  # a write in progress that outlasts the rebuild's patience
+    with other.view.write_cursor():  # a write in progress that outlasts the rebuild's patience
         rebuilding = threading.Thread(target=lambda: outcome.append(outcome_of(lambda: rebuilder.rebuild_views(workers=0))))
         rebuilding.start()
         assert an_advisory_lock_request_queues(postgres_url), "the rebuild never queued for the views"
         with closing(open_services(postgres_url)) as third:  # a third process writes while the rebuild waits
             third.ledger.record_event("open-skies", acceded("FIN", "2002-12-13"))
-            assert third.read.projection.catch_up(third.ledger) == 0  # it stands back for the rebuild
+            assert third.projection.catch_up(third.ledger) == 0  # it stands back for the rebuild
         rebuilding.join(timeout=30)
     assert isinstance(outcome[0], ViewsBusy) and "still in progress after 1 s" in str(outcome[0])
-    assert rebuilder.read.view.max_tracking_id(APPLICATION_NAME) == rebuilder.ledger.recorder.max_notification_id()
+    assert rebuilder.view.max_tracking_id(APPLICATION_NAME) == rebuilder.ledger.recorder.max_notification_id()
     assert parties(other, date(2003, 6, 1)) == ["FIN", "RUS", "USA"]
 
 
@@ -249,7 +249,7 @@ def test_opening_views_with_an_index_missing_beside_a_write_in_progress_does_not
     opened: list[object] = []
     with url.connect() as writer, writer.transaction():
         # A write in progress, in the order the views' writes take their locks.
-        writer.execute("SELECT pg_advisory_xact_lock_shared(%s)", (other.read.view.lock_key(),))  # type: ignore[attr-defined]
+        writer.execute("SELECT pg_advisory_xact_lock_shared(%s)", (other.view.lock_key(),))  # type: ignore[attr-defined]
         writer.execute(f"UPDATE {tracking} SET notification_id = notification_id WHERE application_name = %s", (APPLICATION_NAME,))
         writer.execute(f"LOCK TABLE {records} IN ROW EXCLUSIVE MODE")
         starting = threading.Thread(target=lambda: opened.append(open_view(postgres_url)))
@@ -271,9 +271,9 @@ def test_every_name_of_one_sqlite_file_finds_the_same_rebuild_hold(tmp_path: Pat
         names = (f"sqlite:///{alias}", f"sqlite:///file://localhost{real}?mode=rw", f"sqlite:///file:{real}")
         others = [open_services(name) for name in names]
         try:
-            with services.read.view.rebuilding():
-                assert [other.read.view.held_by_a_rebuild() for other in others] == [True, True, True]
-            assert [other.read.view.held_by_a_rebuild() for other in others] == [False, False, False]
+            with services.view.rebuilding():
+                assert [other.view.held_by_a_rebuild() for other in others] == [True, True, True]
+            assert [other.view.held_by_a_rebuild() for other in others] == [False, False, False]
         finally:
             for other in others:
                 other.close()

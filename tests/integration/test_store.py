@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from api.schemas import VerifyPublic
-from domain.errors import TimelineContradiction, UnknownState
-from domain.ledger import Ledger
-from projections.bootstrap import open_ledger
 from tests.integration.helpers import drop_immutability, execute
 from tests.scenario import SOURCE, event, in_force, notified, ratified, signed
+from treaty_ledger.api.schemas import VerifyPublic
+from treaty_ledger.bootstrap import open_ledger
+from treaty_ledger.domain.errors import TimelineContradiction, UnknownState
+from treaty_ledger.domain.ledger import Ledger
 
 
 def open_skies(url: str) -> Ledger:
@@ -28,7 +28,7 @@ def open_skies(url: str) -> Ledger:
 
 def verify_cli(url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "api", "verify", "--database", url], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "treaty_ledger.cli", "verify", "--database", url], capture_output=True, text=True, timeout=120, check=False
     )
 
 
@@ -125,7 +125,7 @@ class TestTamperEvidence:
     def test_verify_json_report(self, database_url: str) -> None:
         open_skies(database_url)
         result = subprocess.run(
-            [sys.executable, "-m", "api", "verify", "open-skies", "--json", "--database", database_url],
+            [sys.executable, "-m", "treaty_ledger.cli", "verify", "open-skies", "--json", "--database", database_url],
             capture_output=True, text=True, timeout=120, check=False,
         )
         assert result.returncode == 0, result.stderr

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from domain.errors import EventNotFound, TreatyNotFound
-from projections.bootstrap import Services, open_ledger, open_services
-from projections.projection import APPLICATION_NAME, ViewsIncomplete
-from projections.rebuild import RebuildFailed
-from projections.replay import membership_by_replay
-from projections.views import LedgerView
 from tests.integration.helpers import execute
 from tests.scenario import SOURCE, acceded, event, in_force, notified, ratified, signed
+from treaty_ledger.bootstrap import Services, open_ledger, open_services
+from treaty_ledger.domain.errors import EventNotFound, TreatyNotFound
+from treaty_ledger.projections.replay import membership_by_replay
+from treaty_ledger.store.projection import APPLICATION_NAME, ViewsIncomplete
+from treaty_ledger.store.rebuild import RebuildFailed
+from treaty_ledger.store.views import LedgerView
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ class TestReadAfterWrite:
 
 
 def rebuild(database_url: str, *options: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "api", "rebuild", "--database", database_url, *options],
+    return subprocess.run([sys.executable, "-m", "treaty_ledger.cli", "rebuild", "--database", database_url, *options],
                           capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -122,7 +122,7 @@ class TestCommandLine:
             ledger.record_event("open-skies", acceded("UKR", "2004-01-01"))
         with pytest.raises(ViewsIncomplete, match=r"hold no treaty .* rebuild them \(treaty-ledger rebuild\)"):
             open_services(database_url)
-        result = subprocess.run([sys.executable, "-m", "api", "project", "--database", database_url, "--poll-interval", "0.1"],
+        result = subprocess.run([sys.executable, "-m", "treaty_ledger.cli", "project", "--database", database_url, "--poll-interval", "0.1"],
                                 capture_output=True, text=True, timeout=120, check=False)
         assert result.returncode == 2
         assert "error: the views hold no treaty" in result.stderr and "Traceback" not in result.stderr
@@ -131,7 +131,7 @@ class TestCommandLine:
         open_skies(services)
 
         def state(code: str) -> str:
-            result = subprocess.run([sys.executable, "-m", "api", "state", "open-skies", code, "--as-of", "2020-06-01",
+            result = subprocess.run([sys.executable, "-m", "treaty_ledger.cli", "state", "open-skies", code, "--as-of", "2020-06-01",
                                      "--database", database_url], capture_output=True, text=True, timeout=120, check=False)
             assert result.returncode == 0, result.stderr
             return " ".join(result.stdout.split())
@@ -165,7 +165,7 @@ class TestRebuild:
         inf_treaty(services, between=lambda: services.record_event(
             "open-skies", event("statement", "2019-03-01", "RUS", summary="a statement")))
         incremental = all_rows(database_url)
-        projection = services.read.projection
+        projection = services.projection
         projection.rebuild_batch_size = 2  # every other event is in a new batch, written while the next is folded
         projection.max_cached_treaties = 1  # and the treaty it needs was evicted meanwhile
         assert services.rebuild_views(workers=0) == 16
@@ -176,7 +176,7 @@ class TestRebuild:
         open_skies(services)
         inf_treaty(services)
         incremental = all_rows(database_url)
-        services.read.projection.rebuild_batch_size = 2  # rows started in one window are closed by id in later ones
+        services.projection.rebuild_batch_size = 2  # rows started in one window are closed by id in later ones
         assert services.rebuild_views(workers=2) == 13
         assert all_rows(database_url) == incremental
         services.record_event("open-skies", event("withdrawal_rescinded", "2020-08-01", "USA"))
@@ -228,10 +228,10 @@ class TestRebuild:
         stray = "6f1c1f4e-0000-4000-8000-0000000000ff"
         execute(database_url, "INSERT INTO {events} (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)",
                 (stray, 1, "nowhere:Missing", b"{}"))
-        services.read.projection.rebuild_batch_size = 2
-        with pytest.raises(RebuildFailed, match="rebuild worker treaty-ledger-rebuild-.* failed: .*nowhere"):
+        services.projection.rebuild_batch_size = 2
+        with pytest.raises(RebuildFailed, match=r"rebuild worker treaty-ledger-rebuild-.* failed: .*nowhere"):
             services.rebuild_views(workers=2)
-        assert services.read.view.max_tracking_id(APPLICATION_NAME) == 8  # notifications 9 and 10 (the stray) are not applied
+        assert services.view.max_tracking_id(APPLICATION_NAME) == 8  # notifications 9 and 10 (the stray) are not applied
 
     def test_a_failing_rebuild_worker_stops_the_rebuild_and_names_the_cause(self, services: Services, database_url: str) -> None:
         open_skies(services)
@@ -245,13 +245,13 @@ class TestRebuild:
     def test_a_rebuild_loads_the_tables_first_and_then_creates_the_indexes_queries_need(
             self, services: Services, database_url: str) -> None:
         open_skies(services)
-        view = services.read.view
+        view = services.view
         created: list[list[str]] = []
 
         def indexing() -> None:
             created.append(index_names(database_url))
 
-        assert services.read.projection.rebuild(services.ledger, indexing=indexing) == 9
+        assert services.projection.rebuild(services.ledger, indexing=indexing) == 9
         assert not {"tl_records_id", "tl_records_state", "tl_intervals_known"} & set(created[0])
         assert {"tl_records_id", "tl_records_state", "tl_intervals_known", "tl_intervals_now"} <= set(index_names(database_url))
         assert view.max_tracking_id(APPLICATION_NAME) == services.ledger.recorder.max_notification_id()
@@ -275,7 +275,7 @@ class TestRebuild:
         for body in (ratified("USA", "1993-12-03"), in_force("2002-01-01"), notified("USA", "2020-05-22")):
             writer.record_event("open-skies", body)
         services = open_services(database_url, catch_up=False)
-        view = services.read.view
+        view = services.view
         original = type(view).write_rows
 
         def crash(self: LedgerView, c: Any, rows: Any) -> None:
@@ -302,16 +302,16 @@ class TestRebuild:
 def test_the_worker_follows_writes_made_by_another_process(postgres_url: str) -> None:
     writer = open_ledger(postgres_url)
     writer.register_treaty({"id": "open-skies", "title": "Treaty on Open Skies", "rules": {"withdrawal_notice": "P6M"}, "source": SOURCE})
-    worker = subprocess.Popen([sys.executable, "-m", "api", "project", "--database", postgres_url],
+    worker = subprocess.Popen([sys.executable, "-m", "treaty_ledger.cli", "project", "--database", postgres_url],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         reader = open_services(postgres_url, catch_up=False)
         record = writer.record_event("open-skies", ratified("USA", "1993-12-03"))
         writer.record_event("open-skies", in_force("2002-01-01"))
         last = writer.recorder.max_notification_id()
-        reader.read.view.wait(APPLICATION_NAME, last, timeout=30)
+        reader.view.wait(APPLICATION_NAME, last, timeout=30)
         assert reader.read.membership_as_of("open-skies", date(2002, 1, 1))["parties"] == ["USA"]
-        assert reader.read.view.record_by_id(record.id) is not None
+        assert reader.view.record_by_id(record.id) is not None
         reader.close()
     finally:
         worker.terminate()
@@ -356,11 +356,11 @@ def test_views_stay_right_when_treaties_leave_the_projection_cache(sqlite_url: s
         for slug in slugs:  # interleaved: each batch touches every treaty
             writer.record_event(slug, body)
     services = open_services(sqlite_url, catch_up=False)
-    services.read.projection.max_cached_treaties = 2
-    services.read.projection.catch_up(writer, batch_size=3)
+    services.projection.max_cached_treaties = 2
+    services.projection.catch_up(writer, batch_size=3)
     for slug in slugs:
         treaty = writer.treaty(slug)
         for day in (date(2001, 1, 1), date(2002, 1, 1), date(2020, 6, 1), date(2021, 1, 1)):
             assert services.read.membership_as_of(slug, day) == membership_by_replay(slug, treaty.rules, treaty.records, day)
-    assert len(services.read.projection._projectors) <= 2  # noqa: SLF001 - the cache really was trimmed
+    assert len(services.projection._projectors) <= 2
     services.close()

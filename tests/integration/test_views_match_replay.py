@@ -11,15 +11,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.errors import LedgerError
-from domain.records import Record
-from projections.bootstrap import Services, open_services
-from projections.replay import (
+from tests.scenario import SOURCE
+from treaty_ledger.bootstrap import Services, open_services
+from treaty_ledger.domain.errors import LedgerError
+from treaty_ledger.domain.records import Record
+from treaty_ledger.projections.replay import (
     compliance_by_replay,
     membership_by_replay,
     state_by_replay,
 )
-from tests.scenario import SOURCE
 
 STATES = ("USA", "RUS", "GBR", "FIN", "GEO", "CSHH")
 START = date(1990, 1, 1)

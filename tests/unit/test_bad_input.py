@@ -2,7 +2,8 @@
 
 import pytest
 
-from domain.errors import (
+from tests.scenario import SOURCE, Scenario, event
+from treaty_ledger.domain.errors import (
     InvalidDate,
     InvalidInput,
     MissingSource,
@@ -11,8 +12,7 @@ from domain.errors import (
     UnknownEventType,
     UnknownState,
 )
-from domain.ledger import Ledger
-from tests.scenario import SOURCE, Scenario, event
+from treaty_ledger.domain.ledger import Ledger
 
 
 @pytest.fixture

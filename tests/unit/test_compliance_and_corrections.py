@@ -2,8 +2,8 @@
 
 from datetime import date
 
-from domain.errors import InvalidInput, TimelineContradiction
 from tests.scenario import Scenario, event, in_force, notified, ratified
+from treaty_ledger.domain.errors import InvalidInput, TimelineContradiction
 
 
 def parties() -> Scenario:

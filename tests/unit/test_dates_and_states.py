@@ -2,9 +2,9 @@ from datetime import date
 
 import pytest
 
-from domain.dates import Duration, parse_date, parse_duration, parse_timestamp
-from domain.errors import InvalidDate, UnknownState
-from domain.states import normalise_state
+from treaty_ledger.domain.dates import Duration, parse_date, parse_duration, parse_timestamp
+from treaty_ledger.domain.errors import InvalidDate, UnknownState
+from treaty_ledger.domain.states import normalise_state
 
 
 class TestCalendarArithmetic:

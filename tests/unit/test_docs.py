@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from domain.events import EVENT_TYPES
+from treaty_ledger.domain.events import EVENT_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,8 +5,8 @@ import asyncio
 import httpx
 from fastapi import FastAPI
 
-from api.errors import install_error_handlers
-from projections.projection import ViewsIncomplete
+from treaty_ledger.api.errors import install_error_handlers
+from treaty_ledger.store.projection import ViewsIncomplete
 
 
 def test_views_that_lack_a_treaty_are_a_500_that_asks_for_a_rebuild() -> None:

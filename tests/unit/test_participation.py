@@ -1,6 +1,5 @@
 """Legal effects of participation events, checked through the timeline fold."""
 
-from domain.errors import TimelineContradiction
 from tests.scenario import (
     Scenario,
     acceded,
@@ -10,6 +9,7 @@ from tests.scenario import (
     ratified,
     signed,
 )
+from treaty_ledger.domain.errors import TimelineContradiction
 
 
 def founders() -> Scenario:

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from domain.records import GENESIS_HASH, Record, json_default, json_text
+from treaty_ledger.domain.records import GENESIS_HASH, Record, json_default, json_text
 
 
 def record(type_: str, fields: dict[str, object], day: date | None = date(2020, 5, 22)) -> Record:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.dates import utc_now
-from domain.errors import InvalidInput, LedgerError
-from projections.views import LedgerView
+from treaty_ledger.domain.dates import utc_now
+from treaty_ledger.domain.errors import InvalidInput, LedgerError
+from treaty_ledger.store.views import LedgerView
 
 __all__ = ["ROLES", "ApiKey", "IdempotencyConflict", "IdempotencyStore", "KeyNotFound", "KeyStore"]
 

@@ -6,7 +6,7 @@ applies an event twice. Tables:
 
 ``tl_treaties``   one row per treaty: its rules and registration.
 ``tl_records``    every recorded event, flattened for the audit history and look-ups by id.
-``tl_intervals``  the interval rows (:mod:`projections.intervals`), each valid over
+``tl_intervals``  the interval rows (:mod:`treaty_ledger.projections.intervals`), each valid over
                   ``[since, until)`` of effective dates and ``[known_from, known_to)`` of
                   recorded time. An as-of query is an index range scan on
                   ``(treaty, kind, since)``, filtered by ``until`` and the recorded-time range.
@@ -46,14 +46,15 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL
 
-from domain.dates import iso_day
-from domain.errors import LedgerError
-from domain.events import EVENT_TYPES, LEDGER_FIELDS, normalise_fields
-from domain.records import Record, to_json_value
-from domain.rules import TreatyRules
-from domain.sources import normalise_source
-from projections.engine import Change, Registration
-from projections.intervals import Interval
+from treaty_ledger.domain.dates import iso_day
+from treaty_ledger.domain.errors import LedgerError
+from treaty_ledger.domain.events import EVENT_TYPES, LEDGER_FIELDS, normalise_fields
+from treaty_ledger.domain.records import Record, to_json_value
+from treaty_ledger.domain.rules import TreatyRules
+from treaty_ledger.domain.sources import normalise_source
+from treaty_ledger.projections.intervals import Interval
+from treaty_ledger.projections.projector import Change, Registration
+from treaty_ledger.projections.read_model import TreatyRow
 
 try:
     import fcntl
@@ -219,15 +220,6 @@ def _copy_value(value: Any) -> str:
 
 def _copy_text(rows: Iterable[Sequence[Any]]) -> bytes:
     return "".join("\t".join(map(_copy_value, row)) + "\n" for row in rows).encode()
-
-
-class TreatyRow:
-    """A treaty as the view holds it."""
-
-    def __init__(self, treaty: str, rules: TreatyRules, doc: dict[str, Any]) -> None:
-        self.treaty = treaty
-        self.rules = rules
-        self.doc = doc
 
 
 class LedgerView(TrackingRecorder):

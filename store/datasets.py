@@ -25,15 +25,15 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 import yaml
 
-from domain.dates import utc_now
-from domain.errors import InvalidInput, LedgerError, TreatyNotFound
-from domain.events import EVENT_TYPES, LEDGER_FIELDS, normalise_event
-from domain.ledger import Ledger, normalise_treaty_id
-from domain.records import to_json_value
-from domain.rules import TreatyRules
-from domain.sources import normalise_source
-from domain.states import normalise_state
-from domain.treaty import Treaty
+from treaty_ledger.domain.dates import utc_now
+from treaty_ledger.domain.errors import InvalidInput, LedgerError, TreatyNotFound
+from treaty_ledger.domain.events import EVENT_TYPES, LEDGER_FIELDS, normalise_event
+from treaty_ledger.domain.ledger import Ledger, normalise_treaty_id
+from treaty_ledger.domain.records import to_json_value
+from treaty_ledger.domain.rules import TreatyRules
+from treaty_ledger.domain.sources import normalise_source
+from treaty_ledger.domain.states import normalise_state
+from treaty_ledger.domain.treaty import Treaty
 
 __all__ = ["DatasetError", "ImportReport", "export_lines", "import_file", "read_dataset"]
 

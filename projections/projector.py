@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from domain.events import EVENT_TYPES
-from domain.records import Record
-from domain.rules import TreatyRules
-from domain.timeline import build_timeline, effective_events
-from domain.treaty import Treaty
-from projections.intervals import KINDS, Interval, intervals_of
+from treaty_ledger.domain.events import EVENT_TYPES
+from treaty_ledger.domain.records import Record
+from treaty_ledger.domain.rules import TreatyRules
+from treaty_ledger.domain.timeline import build_timeline, effective_events
+from treaty_ledger.domain.treaty import Treaty
+from treaty_ledger.projections.intervals import KINDS, Interval, intervals_of
 
 __all__ = ["Change", "Registration", "Scope", "TreatyProjector"]
 

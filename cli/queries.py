@@ -12,17 +12,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from api.commands.base import (
+from treaty_ledger.bootstrap import Services
+from treaty_ledger.cli.base import (
     DatabaseOption,
     app,
     console,
     exit_on_ledger_error,
     open_services_or_exit,
 )
-from domain.dates import parse_date, parse_timestamp
-from domain.states import state_name
-from projections.bootstrap import Services
-from projections.store import DEFAULT_DATABASE
+from treaty_ledger.domain.dates import parse_date, parse_timestamp
+from treaty_ledger.domain.states import state_name
+from treaty_ledger.store.database import DEFAULT_DATABASE
 
 
 def _query(database: str, as_json: bool, ask: Callable[[Services], dict[str, Any]]) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import psycopg
 from psycopg import sql
 
-from domain.errors import InvalidInput
+from treaty_ledger.domain.errors import InvalidInput
 
 __all__ = [
     "DEFAULT_DATABASE",

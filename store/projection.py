@@ -22,12 +22,12 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.projection import Projection
 
-from domain.errors import LedgerError
-from domain.ledger import Ledger
-from domain.treaty import Treaty
-from projections.engine import Change, Registration, TreatyProjector
-from projections.rebuild import RebuildFailed, default_workers, load_in_parallel
-from projections.views import BatchRows, LedgerView, RebuildInProgress, ViewsBusy
+from treaty_ledger.domain.errors import LedgerError
+from treaty_ledger.domain.ledger import Ledger
+from treaty_ledger.domain.treaty import Treaty
+from treaty_ledger.projections.projector import Change, Registration, TreatyProjector
+from treaty_ledger.store.rebuild import RebuildFailed, default_workers, load_in_parallel
+from treaty_ledger.store.views import BatchRows, LedgerView, RebuildInProgress, ViewsBusy
 
 __all__ = ["APPLICATION_NAME", "LedgerProjection", "ViewsIncomplete", "ViewsMoved"]
 
@@ -200,7 +200,7 @@ class LedgerProjection(Projection[LedgerView]):
         """Drop the views and apply the whole history again; return how many events were applied.
 
         With ``workers`` > 0 (by default, one per core for long histories) worker processes
-        fold shards of the treaties (:mod:`projections.rebuild`) while this one writes. The
+        fold shards of the treaties (:mod:`treaty_ledger.store.rebuild`) while this one writes. The
         tables are loaded without the indexes only queries need, which are created at the end
         (``indexing`` is called before): at 100,000 events that keeps the load rate flat
         instead of falling by a third. Each batch is written with the tracking record, so a
@@ -209,8 +209,8 @@ class LedgerProjection(Projection[LedgerView]):
 
         The views are held meanwhile (:meth:`LedgerView.rebuilding`): other processes' catch-ups
         write nothing until the tables are loaded. Raises
-        :class:`~projections.views.RebuildInProgress` when another rebuild holds them, and
-        :class:`~projections.views.ViewsBusy` (having applied what others recorded meanwhile)
+        :class:`~treaty_ledger.store.views.RebuildInProgress` when another rebuild holds them, and
+        :class:`~treaty_ledger.store.views.ViewsBusy` (having applied what others recorded meanwhile)
         when writes in progress do not end in time.
         """
         with self._lock, _collector_paused():

@@ -18,10 +18,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from domain.errors import LedgerError
-from domain.ledger import Ledger
-from projections.bootstrap import Services, open_ledger, open_services
-from projections.projection import APPLICATION_NAME
+from treaty_ledger.bootstrap import Services, open_ledger, open_services
+from treaty_ledger.domain.errors import LedgerError
+from treaty_ledger.domain.ledger import Ledger
+from treaty_ledger.store.projection import APPLICATION_NAME
 
 app = typer.Typer(
     name="treaty-ledger",
@@ -67,7 +67,7 @@ def open_services_or_exit(database: str) -> Services:
 
 def catch_up_with_progress(services: Services, *, label: str, rebuild: bool = False, workers: int | None = None) -> int:
     """Catch the views up (or, with ``rebuild``, build them afresh), with a progress bar over the events to apply."""
-    tracked = 0 if rebuild else services.read.view.max_tracking_id(APPLICATION_NAME) or 0
+    tracked = 0 if rebuild else services.view.max_tracking_id(APPLICATION_NAME) or 0
     total = max((services.ledger.recorder.max_notification_id() or 0) - tracked, 0)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("events"),
@@ -75,7 +75,7 @@ def catch_up_with_progress(services: Services, *, label: str, rebuild: bool = Fa
     ) as progress:
         task = progress.add_task(label, total=total)
         if not rebuild:
-            return services.read.projection.catch_up(services.ledger, progress=lambda n: progress.advance(task, n))
+            return services.projection.catch_up(services.ledger, progress=lambda n: progress.advance(task, n))
         applied = services.rebuild_views(
             workers=workers,
             progress=lambda n: progress.advance(task, n),

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from api.commands.base import (
+from treaty_ledger.cli.base import (
     DatabaseOption,
     app,
     catch_up_with_progress,
@@ -19,8 +19,8 @@ from api.commands.base import (
     exit_on_ledger_error,
     open_services_or_exit,
 )
-from projections.dataset import import_file
-from projections.store import DEFAULT_DATABASE, parse_database_url
+from treaty_ledger.store.database import DEFAULT_DATABASE, parse_database_url
+from treaty_ledger.store.datasets import import_file
 
 
 @app.command()
@@ -38,11 +38,11 @@ def serve(
         services.close()
     os.environ["TREATY_LEDGER_DATABASE"] = database  # the workers read it when they build the app
     console.print(f"serving {parse_database_url(database).redacted()} on http://{host}:{port} (docs: http://{host}:{port}/docs)")
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run("treaty_ledger.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
 def _dataset(name: str) -> Path:
-    for base in (Path(__file__).resolve().parents[2] / "data", Path.cwd() / "data"):
+    for base in (Path(__file__).resolve().parents[1] / "data", Path.cwd() / "data"):
         if (base / name).exists():
             return base / name
     raise typer.BadParameter(f"cannot find data/{name}")
@@ -57,7 +57,7 @@ def demo(
     """The main job: the Open Skies Treaty in a local store, served on http://127.0.0.1:8000."""
     services = open_services_or_exit(database)
     with closing(services), exit_on_ledger_error():
-        if services.read.view.treaty_row("open-skies") is None:
+        if services.view.treaty_row("open-skies") is None:
             console.print("importing the Open Skies Treaty dataset ...")
             report = import_file(services.ledger, _dataset("open-skies.yaml"))
             console.print(f"recorded {report.recorded} events")
@@ -77,5 +77,5 @@ Treaty Ledger is serving the Open Skies Treaty from {parse_database_url(database
   Record events with a key: treaty-ledger keys create --name you --role writer
 """, flush=True)
     os.environ["TREATY_LEDGER_DATABASE"] = database
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="warning")
+    uvicorn.run("treaty_ledger.api.app:create_app", factory=True, host=host, port=port, log_level="warning")
 

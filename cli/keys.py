@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.commands.base import (
+from treaty_ledger.cli.base import (
     DatabaseOption,
     app,
     console,
@@ -17,8 +17,8 @@ from api.commands.base import (
     exit_on_ledger_error,
     open_services_or_exit,
 )
-from projections.access import KeyStore
-from projections.store import DEFAULT_DATABASE
+from treaty_ledger.store.access import KeyStore
+from treaty_ledger.store.database import DEFAULT_DATABASE
 
 keys_app = typer.Typer(help="API keys: create, list, revoke. Only hashes are stored.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -33,7 +33,7 @@ def keys_create(
     """Create a key and print its secret, once, on its own line (it cannot be shown again)."""
     services = open_services_or_exit(database)
     with closing(services), exit_on_ledger_error():
-        key, secret = KeyStore(services.read.view).create(name, role)
+        key, secret = KeyStore(services.view).create(name, role)
     errors.print(f"created key {key.id} ({key.name}, {key.role}); the secret below is shown once:")
     print(secret)
 
@@ -43,7 +43,7 @@ def keys_list(database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """List keys (never their secrets)."""
     services = open_services_or_exit(database)
     try:
-        keys = KeyStore(services.read.view).list()
+        keys = KeyStore(services.view).list()
     finally:
         services.close()
     table = Table("id", "name", "role", "created", "revoked")
@@ -58,6 +58,6 @@ def keys_revoke(key: Annotated[str, typer.Argument(help="The key's id (or its na
     """Revoke a key: requests with it get 401 from now on."""
     services = open_services_or_exit(database)
     with closing(services), exit_on_ledger_error():
-        revoked = KeyStore(services.read.view).revoke(key)
+        revoked = KeyStore(services.view).revoke(key)
     console.print(f"revoked key {revoked.id} ({revoked.name})")
 

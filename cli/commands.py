@@ -4,10 +4,10 @@ The import order is the order ``--help`` lists the commands in.
 """
 
 # ruff: noqa: I001 - the order of these imports is the order of the commands in --help
-from api.commands.base import app
-from api.commands import serving
-from api.commands import store
-from api.commands import queries
-from api.commands import keys
+from treaty_ledger.cli.base import app
+from treaty_ledger.cli import serving
+from treaty_ledger.cli import store
+from treaty_ledger.cli import queries
+from treaty_ledger.cli import keys
 
 __all__ = ["app", "keys", "queries", "serving", "store"]

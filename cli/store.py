@@ -21,7 +21,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from api.commands.base import (
+from treaty_ledger.bootstrap import Services, view_env
+from treaty_ledger.cli.base import (
     DatabaseOption,
     app,
     catch_up_with_progress,
@@ -31,24 +32,23 @@ from api.commands.base import (
     open_ledger_or_exit,
     open_services_or_exit,
 )
-from domain.dates import parse_date, parse_timestamp
-from domain.ledger import Ledger
-from domain.states import normalise_state
-from projections.bootstrap import Services, view_env
-from projections.dataset import export_lines, import_file
-from projections.projection import LedgerProjection, ViewsMoved
-from projections.replay import (
+from treaty_ledger.domain.dates import parse_date, parse_timestamp
+from treaty_ledger.domain.ledger import Ledger
+from treaty_ledger.domain.states import normalise_state
+from treaty_ledger.projections.replay import (
     compliance_by_replay,
     membership_by_replay,
     state_by_replay,
 )
-from projections.store import (
+from treaty_ledger.store.database import (
     DEFAULT_DATABASE,
     DatabaseURL,
     parse_database_url,
     startup_lock,
 )
-from projections.views import PostgresLedgerView
+from treaty_ledger.store.datasets import export_lines, import_file
+from treaty_ledger.store.projection import LedgerProjection, ViewsMoved
+from treaty_ledger.store.views import PostgresLedgerView
 
 
 @app.command()

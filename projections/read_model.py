@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from domain.errors import EventNotFound, InvalidInput, TreatyNotFound
-from domain.ledger import Ledger, normalise_treaty_id
-from domain.records import Record
-from domain.states import normalise_state
-from domain.timeline import effective_events
-from projections.answers import (
+from treaty_ledger.domain.errors import EventNotFound, InvalidInput, TreatyNotFound
+from treaty_ledger.domain.ledger import normalise_treaty_id
+from treaty_ledger.domain.records import Record
+from treaty_ledger.domain.rules import TreatyRules
+from treaty_ledger.domain.states import normalise_state
+from treaty_ledger.domain.timeline import effective_events
+from treaty_ledger.projections.answers import (
     changes_answer,
     compliance_answer,
     membership_answer,
     state_answer,
 )
-from projections.intervals import KINDS
-from projections.projection import LedgerProjection
-from projections.views import LedgerView, TreatyRow
+from treaty_ledger.projections.intervals import KINDS, Interval
 
-__all__ = ["EventPage", "ReadModel"]
+__all__ = ["EventPage", "ReadModel", "TreatyRow", "ViewReader"]
 
 _MEMBERSHIP = ("phase", "status", "suspension")
 _COMPLIANCE = ("restriction", "allegation", "flight", "suspension")
@@ -37,17 +37,46 @@ class EventPage:
     next_cursor: str | None
 
 
+class TreatyRow:
+    """A treaty as the views hold it."""
+
+    def __init__(self, treaty: str, rules: TreatyRules, doc: dict[str, Any]) -> None:
+        self.treaty = treaty
+        self.rules = rules
+        self.doc = doc
+
+
+class ViewReader(Protocol):
+    """What the read side needs of the materialized views (:mod:`treaty_ledger.store.views` implements it)."""
+
+    def treaty_row(self, treaty: str | None = None, *, uuid: str | None = None) -> TreatyRow | None:
+        """The treaty with slug ``treaty`` (or aggregate id ``uuid``), if the views hold it."""
+
+    def rows_on(self, treaty: str, day: date, known_at: datetime | None, kinds: Sequence[str]) -> list[Interval]:
+        """The interval rows of ``kinds`` holding on ``day``, as known at ``known_at``."""
+
+    def records(self, treaty: str, *, after: int = 0, limit: int | None = None, state: str | None = None,
+                types: Sequence[str] = (), start: date | None = None, end: date | None = None,
+                known_at: datetime | None = None) -> list[Record]:
+        """The treaty's recorded events in recorded order, filtered."""
+
+    def record_by_id(self, event_id: str) -> Record | None:
+        """The recorded event with ``event_id``, in any treaty."""
+
+    def records_naming(self, treaty: str, event_id: str) -> list[Record]:
+        """The corrections and retractions naming ``event_id``."""
+
+
 class ReadModel:
     """Membership, one state, compliance, changes and the audit history, from the materialized views."""
 
-    def __init__(self, ledger: Ledger, view: LedgerView, projection: LedgerProjection) -> None:
-        self.ledger = ledger
+    def __init__(self, view: ViewReader, catch_up: Callable[[], int]) -> None:
         self.view = view
-        self.projection = projection
+        self._catch_up = catch_up
 
     def refresh(self) -> int:
         """Catch the views up with the ledger; return how many events were applied."""
-        return self.projection.catch_up(self.ledger)
+        return self._catch_up()
 
     def treaty(self, treaty: str) -> TreatyRow:
         """The treaty, or :class:`TreatyNotFound`."""

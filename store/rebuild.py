@@ -34,11 +34,11 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, StoredEvent, Tracking
 from eventsourcing.utils import Environment
 
-from domain.errors import LedgerError
-from domain.ledger import Ledger
-from domain.treaty import Treaty
-from projections.engine import Change, Registration, TreatyProjector
-from projections.views import (
+from treaty_ledger.domain.errors import LedgerError
+from treaty_ledger.domain.ledger import Ledger
+from treaty_ledger.domain.treaty import Treaty
+from treaty_ledger.projections.projector import Change, Registration, TreatyProjector
+from treaty_ledger.store.views import (
     BatchRows,
     LedgerView,
     PostgresLedgerView,

@@ -10,11 +10,10 @@ from typing import Any
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
-from domain.ledger import Ledger
-from domain.records import Record
-from projections.projection import APPLICATION_NAME, LedgerProjection
-from projections.queries import ReadModel
-from projections.store import (
+from treaty_ledger.domain.ledger import Ledger
+from treaty_ledger.domain.records import Record
+from treaty_ledger.projections.read_model import ReadModel
+from treaty_ledger.store.database import (
     DatabaseURL,
     install_immutability,
     parse_database_url,
@@ -22,7 +21,8 @@ from projections.store import (
     repair_tracking_migration,
     startup_lock,
 )
-from projections.views import LedgerView, PostgresLedgerView, SQLiteLedgerView
+from treaty_ledger.store.projection import APPLICATION_NAME, LedgerProjection
+from treaty_ledger.store.views import LedgerView, PostgresLedgerView, SQLiteLedgerView
 
 __all__ = ["Services", "open_ledger", "open_services", "open_view"]
 
@@ -87,7 +87,13 @@ class Services:
 
     ledger: Ledger
     read: ReadModel
+    projection: LedgerProjection
     database: DatabaseURL
+
+    @property
+    def view(self) -> LedgerView:
+        """The materialized views (also the home of the key and idempotency tables)."""
+        return self.projection.view
 
     def record_event(self, treaty: str, payload: dict[str, Any], *, event_id: str | None = None) -> Record:
         """Record an event, then bring the views up to date before returning."""
@@ -109,14 +115,14 @@ class Services:
         by default one per core when the history is long). They are started with
         ``multiprocessing``'s ``spawn``, which imports the calling script again: a script
         calling this needs the usual ``if __name__ == "__main__":`` guard. Raises
-        :class:`~projections.views.RebuildInProgress` when another process is rebuilding.
+        :class:`~treaty_ledger.store.views.RebuildInProgress` when another process is rebuilding.
         """
-        return self.read.projection.rebuild(self.ledger, workers=workers, progress=progress, indexing=indexing)
+        return self.projection.rebuild(self.ledger, workers=workers, progress=progress, indexing=indexing)
 
     def close(self) -> None:
         """Close the store's connections."""
         self.ledger.close()
-        self.read.view.datastore.close()  # type: ignore[attr-defined]
+        self.projection.view.datastore.close()  # type: ignore[attr-defined]
 
 
 def open_services(database: str | DatabaseURL | None = None, *, catch_up: bool = True) -> Services:
@@ -124,7 +130,8 @@ def open_services(database: str | DatabaseURL | None = None, *, catch_up: bool =
     url = _url(database)
     ledger = open_ledger(url)
     view = open_view(url)
-    read = ReadModel(ledger, view, LedgerProjection(view))
+    projection = LedgerProjection(view)
+    read = ReadModel(view, lambda: projection.catch_up(ledger))
     if catch_up:
         read.refresh()
-    return Services(ledger, read, url)
+    return Services(ledger, read, projection, url)
