@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
 from treaty_ledger.api.errors import install_error_handlers
+from treaty_ledger.api.openapi import openapi_document
 from treaty_ledger.api.routers import events, health, queries, treaties
 from treaty_ledger.api.settings import Settings
 from treaty_ledger.bootstrap import Services, open_services
@@ -42,18 +42,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_error_handlers(app)
     for router in (treaties.router, events.router, queries.router, health.router):
         app.include_router(router)
-    if not chosen.require_read_key:
-        app.openapi = lambda: _reads_open(app)  # type: ignore[method-assign]
+    app.openapi = lambda: openapi_document(app, reads_open=not chosen.require_read_key)  # type: ignore[method-assign]
     return app
-
-
-def _reads_open(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI document, saying that reads (GET) may be sent without a key on this server."""
-    if app.openapi_schema is None:
-        schema = FastAPI.openapi(app)
-        for operations in schema.get("paths", {}).values():
-            read = operations.get("get", {})
-            if read.get("security"):
-                read["security"] = [{}, *read["security"]]
-        app.openapi_schema = schema
-    return app.openapi_schema

@@ -3,8 +3,10 @@
 The API's own errors (beside the domain's, see :mod:`treaty_ledger.domain.errors`)::
 
     ApiError
-    ├── Unauthorized   401: no key, or an unknown or revoked key
-    └── Forbidden      403: the key lacks the role
+    ├── Unauthorized          401: no key, or an unknown or revoked key
+    ├── Forbidden             403: the key lacks the role
+    ├── PayloadTooLarge       413: the body is larger than the API reads
+    └── UnsupportedMediaType  415: the body is not sent as JSON
 
 Every error response is ``{"error": kind, "field": name-or-null, "reason": sentence}``.
 """
@@ -26,11 +28,10 @@ from treaty_ledger.domain.errors import (
     TreatyNotFound,
     WriteConflict,
 )
-from treaty_ledger.domain.events import EVENT_TYPES
 from treaty_ledger.store.access import KeyNotFound
 from treaty_ledger.store.projection import ViewsIncomplete
 
-__all__ = ["ApiError", "Forbidden", "Unauthorized", "install_error_handlers"]
+__all__ = ["ApiError", "Forbidden", "PayloadTooLarge", "Unauthorized", "UnsupportedMediaType", "install_error_handlers"]
 
 
 class ApiError(Exception):
@@ -56,6 +57,18 @@ class Forbidden(ApiError):
     status = 403
 
 
+class PayloadTooLarge(ApiError):
+    """The request body is larger than the API reads."""
+
+    status = 413
+
+
+class UnsupportedMediaType(ApiError):
+    """The request body is not sent as JSON."""
+
+    status = 415
+
+
 _STATUS = ((TreatyNotFound, 404), (EventNotFound, 404), (KeyNotFound, 404), (TreatyAlreadyExists, 409), (WriteConflict, 503),
            (ViewsIncomplete, 500))
 
@@ -68,14 +81,10 @@ def _body(kind: str, field: str | None, reason: str) -> dict[str, Any]:
     return {"error": kind, "field": field, "reason": reason}
 
 
-def _field_of(location: tuple[Any, ...], error_type: str) -> str | None:
+def _field_of(location: tuple[Any, ...]) -> str | None:
     parts = [str(p) for p in location]
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
-    if parts and (parts[0] in EVENT_TYPES or parts[0].endswith("Create")):  # drop the union member's tag
-        parts = parts[1:]
-    if error_type == "union_tag_invalid" or error_type == "union_tag_not_found":
-        return "type"
     field = ""
     for part in parts:
         field += f"[{part}]" if part.isdigit() else (f".{part}" if field else part)
@@ -83,21 +92,11 @@ def _field_of(location: tuple[Any, ...], error_type: str) -> str | None:
 
 
 def _problem(error: Mapping[str, Any]) -> tuple[str, str | None, str]:
-    """The kind, field and reason of one of pydantic's validation errors, worded as the domain words its own."""
-    error_type = str(error.get("type", ""))
-    raw_context = error.get("ctx")
-    context: Mapping[str, Any] = raw_context if isinstance(raw_context, Mapping) else {}
-    reason = str(error.get("msg", "invalid request"))
-    if error_type == "json_invalid":  # the location is the character where the text stops being JSON
-        position = next((p for p in reversed(tuple(error.get("loc", ()))) if isinstance(p, int)), None)
-        where = f" at character {position}" if position is not None else ""
-        return "invalid_input", "body", f"the request body is not valid JSON{where}: {context.get('error', reason)}"
-    field = _field_of(tuple(error.get("loc", ())), error_type)
-    if error_type == "union_tag_invalid":
-        reason = f"unknown event type {context.get('tag')!r}; known types are {context.get('expected_tags')}"
-    elif error_type == "union_tag_not_found":
-        reason = "every event needs a type"
-    return ("invalid_date" if error_type == "invalid_date" else "invalid_input"), field, reason
+    """The kind, field and reason of one of FastAPI's parameter errors (query, path, header).
+
+    Request bodies never get here: the domain checks them (:mod:`treaty_ledger.api.bodies`).
+    """
+    return "invalid_input", _field_of(tuple(error.get("loc", ()))), str(error.get("msg", "invalid request"))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,87 +1,46 @@
-"""Request and response schemas, named by role. Event request models are generated from the
-domain's event types, so the OpenAPI document lists every type with exactly its fields."""
+"""Response schemas, named by role.
+
+Request bodies have no models here: the domain's catalogue checks them, and its JSON Schemas
+(:func:`treaty_ledger.domain.schema.request_schemas`) are what the OpenAPI document publishes
+for them (:func:`treaty_ledger.api.openapi.openapi_document`).
+"""
 
 from __future__ import annotations
 
 from datetime import date as Date
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from treaty_ledger.domain.dates import parse_date
-from treaty_ledger.domain.errors import InvalidDate
-from treaty_ledger.domain.events import COMMON_FIELDS, EVENT_TYPES, EventType, FieldSpec
+from treaty_ledger.domain.rules import RULES
 
 __all__ = [
     "ChangesPublic",
     "CompliancePublic",
     "ErrorPublic",
-    "EventCreate",
     "EventHistoryPublic",
     "EventPagePublic",
     "EventPublic",
     "MembershipPublic",
-    "SourceIn",
+    "RulesPublic",
     "StatePublic",
-    "TreatyCreate",
     "TreatyPublic",
     "VerifyPublic",
 ]
 
-STATE_DOC = "a state: ISO 3166-1 alpha-3 code (USA), ISO 3166-3 code for a historic state (CSHH), alpha-2 code or English name"
+
+def _rules_model() -> type[BaseModel]:
+    fields: dict[str, Any] = {
+        rule.name: ((str if rule.kind == "duration" else int) | None, Field(None, description=rule.description, examples=list(rule.examples)))
+        for rule in RULES
+    }
+    return create_model("RulesPublic", __doc__="A treaty's rules, durations as ISO 8601 text; null where the treaty has no such rule.", **fields)
 
 
-def _calendar_date(value: Any) -> Date:
-    """A date as the domain reads one: the text ``YYYY-MM-DD`` only (not a number, not a timestamp)."""
-    try:
-        return parse_date(value, field="date")
-    except InvalidDate as error:
-        raise PydanticCustomError("invalid_date", error.reason) from None
-
-
-CalendarDate = Annotated[Date, BeforeValidator(_calendar_date)]
-"""A request's date: read by the domain's rule, so the API accepts exactly the dates a dataset may hold."""
-
-
-class SourceIn(BaseModel):
-    """Where a fact comes from: a title or a url is required."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"title": "Treaty on Open Skies", "url": "https://www.osce.org/library/14127"}]})
-
-    title: str | None = Field(None, description="title of the source", max_length=10_000)
-    url: str | None = Field(None, description="http(s) address of the source", max_length=10_000)
-    publisher: str | None = Field(None, max_length=10_000)
-    published_on: CalendarDate | None = None
-    quote: str | None = Field(None, description="a short quote", max_length=10_000)
-
-
-class Rules(BaseModel):
-    """A treaty's rules, as ISO 8601 durations; null where the treaty has no such rule."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    withdrawal_notice: str | None = Field(None, description="e.g. P6M", examples=["P6M"])
-    late_joiner_delay: str | None = Field(None, description="e.g. P60D", examples=["P60D"])
-    earliest_withdrawal_notice: str | None = Field(None, description="e.g. P3Y")
-    minimum_parties: int | None = Field(None, ge=1)
-
-
-class TreatyCreate(BaseModel):
-    """A treaty to register."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "id": "open-skies", "title": "Treaty on Open Skies", "depositaries": ["CAN", "HUN"],
-        "rules": {"withdrawal_notice": "P6M", "late_joiner_delay": "P60D", "earliest_withdrawal_notice": None, "minimum_parties": None},
-        "source": {"title": "Treaty on Open Skies", "url": "https://www.osce.org/library/14127"}}]})
-
-    id: str = Field(description="a lowercase slug", pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")
-    title: str = Field(min_length=1, max_length=1000)
-    depositaries: list[str] = Field(default_factory=list, description="states")
-    rules: Rules = Field(default_factory=lambda: Rules.model_validate({}))
-    source: SourceIn
+RulesPublic = _rules_model()
+"""A treaty's rules as the API answers them, read off the domain's catalogue of rules."""
 
 
 class TreatyPublic(BaseModel):
@@ -90,63 +49,11 @@ class TreatyPublic(BaseModel):
     id: str
     title: str
     depositaries: list[str]
-    rules: Rules
+    rules: RulesPublic  # type: ignore[valid-type]
     source: dict[str, Any]
     registered_at: datetime
     events: int = Field(description="how many events are recorded")
     head: str = Field(description="the hash at the head of the treaty's chain")
-
-
-def _annotation(spec: FieldSpec) -> Any:
-    if spec.kind == "state":
-        return str
-    if spec.kind == "states":
-        return list[str]
-    if spec.kind in ("text", "actor"):
-        return str
-    if spec.kind == "choice":
-        return Literal[spec.choices]
-    if spec.kind == "date":
-        return CalendarDate
-    if spec.kind == "ref":
-        return UUID
-    if spec.kind == "refs":
-        return list[UUID]
-    return dict[str, Any]
-
-
-def _description(spec: FieldSpec) -> str:
-    text = spec.description
-    if spec.kind in ("state", "states"):
-        text += f" ({STATE_DOC})"
-    if spec.refers_to:
-        text += f" (id of a {' or '.join(spec.refers_to)} event)"
-    return text
-
-
-def _event_model(spec: EventType) -> type[BaseModel]:
-    fields: dict[str, Any] = {"type": (Literal[spec.name], Field(description=spec.description))}
-    if spec.dated:
-        fields["date"] = (CalendarDate, Field(description="the effective date (YYYY-MM-DD)"))
-    for field_spec in (*spec.fields, *COMMON_FIELDS):
-        annotation = _annotation(field_spec)
-        name = "from_" if field_spec.name == "from" else field_spec.name
-        if field_spec.required and not spec.one_of:
-            fields[name] = (annotation, Field(description=_description(field_spec), alias=field_spec.name))
-        else:
-            fields[name] = (annotation | None, Field(None, description=_description(field_spec), alias=field_spec.name))
-    fields["source"] = (SourceIn, Field(description="where the fact comes from"))
-    name = "".join(part.capitalize() for part in spec.name.split("_")) + "Create"
-    return create_model(name, __config__=ConfigDict(extra="forbid", populate_by_name=True), __doc__=spec.description, **fields)
-
-
-EVENT_CREATE_MODELS = {name: _event_model(spec) for name, spec in EVENT_TYPES.items()}
-
-if TYPE_CHECKING:
-    EventCreate = BaseModel
-else:
-    EventCreate = Annotated[Union[tuple(EVENT_CREATE_MODELS.values())], Field(discriminator="type")]  # noqa: UP007
-    """An event to record: one of the types of domain.md, told apart by ``type``."""
 
 
 class EventPublic(BaseModel):

@@ -1,10 +1,14 @@
-"""The event types of domain.md, their fields, and the checks that put input in canonical form.
+"""The catalogue of event types: each defined once, with its fields, their kinds, constraints and
+meaning, and the one pass that checks a client's event and puts it in canonical form.
 
-Each type is described by an :class:`EventType`: its fields and what kind of value each
-takes. :func:`normalise_event` turns a client's mapping into a :class:`NewEvent` or raises an
-:class:`~treaty_ledger.domain.errors.InvalidInput` naming the field and the reason. Checks that need the
-treaty's history (does the referenced restriction exist? is the state a party?) belong to
-:mod:`treaty_ledger.domain.timeline`.
+Each type is an :class:`EventType` in :data:`EVENT_TYPES`, its fields
+:class:`~treaty_ledger.domain.fields.FieldSpec` s. Everything else is read off it: validation
+(:func:`normalise_event`, raising :class:`~treaty_ledger.domain.errors.InvalidInput` naming the
+field and the reason), the JSON Schema the API publishes (:mod:`treaty_ledger.domain.schema`),
+``docs/events.md`` (:mod:`treaty_ledger.domain.reference`), the dataset reader and the CLI.
+Adding an event type is one entry here plus its legal effect in the fold
+(:mod:`treaty_ledger.domain.timeline`), where checks that need the treaty's history live (does
+the referenced restriction exist? is the state a party?).
 """
 
 from __future__ import annotations
@@ -13,12 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
-from uuid import UUID
 
 from treaty_ledger.domain.dates import parse_date
-from treaty_ledger.domain.errors import InvalidInput, UnknownEventType, UnknownState
+from treaty_ledger.domain.errors import InvalidInput, UnknownEventType
+from treaty_ledger.domain.fields import FieldSpec, normalise_value
 from treaty_ledger.domain.sources import normalise_source
-from treaty_ledger.domain.states import normalise_state
 
 __all__ = [
     "COMMON_FIELDS",
@@ -32,26 +35,12 @@ __all__ = [
     "normalise_fields",
 ]
 
-FieldKind = Literal["state", "states", "text", "choice", "date", "ref", "refs", "changes", "actor"]
 Category = Literal["participation", "compliance", "record", "maintenance"]
 
 LEDGER_FIELDS = ("id", "treaty", "sequence", "recorded_at", "prev_hash", "hash")
 """Fields of a recorded event that the ledger sets, never the client."""
 
 RESTRICTION_KINDS = ("altitude", "distance", "exclusion_zone", "corridor", "airfield", "other")
-_MAX_TEXT = 20_000
-
-
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
-    """One field of an event type."""
-
-    name: str
-    kind: FieldKind
-    description: str
-    required: bool = False
-    choices: tuple[str, ...] = ()
-    refers_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +312,7 @@ def normalise_fields(spec: EventType, body: Mapping[str, Any], *, partial: bool 
             if field_spec.required and not partial:
                 raise InvalidInput(f"a {spec.name} event needs {field_spec.name}: {field_spec.description}", field=field_spec.name)
             continue
-        fields[field_spec.name] = _normalise_value(field_spec, value)
+        fields[field_spec.name] = normalise_value(field_spec, value)
     if spec.one_of and not partial and not any(name in fields for name in spec.one_of):
         raise InvalidInput(f"a {spec.name} event needs one of {' or '.join(spec.one_of)}", field=spec.one_of[0])
     if spec.name == "succeeded" and not partial and fields["state"] == fields["predecessor"]:
@@ -331,53 +320,3 @@ def normalise_fields(spec: EventType, body: Mapping[str, Any], *, partial: bool 
     if spec.name == "allegation_made" and not partial and fields["accuser"] == fields["accused"]:
         raise InvalidInput("a state cannot accuse itself", field="accused")
     return fields
-
-
-def _normalise_value(spec: FieldSpec, value: Any) -> Any:
-    name = spec.name
-    if spec.kind == "state":
-        return normalise_state(value, field=name)
-    if spec.kind == "states":
-        if not isinstance(value, list):
-            raise InvalidInput("expected a list of states", field=name)
-        codes = [normalise_state(item, field=f"{name}[{i}]") for i, item in enumerate(value)]
-        if len(set(codes)) != len(codes):
-            raise InvalidInput("a state is named twice", field=name)
-        return sorted(codes)
-    if spec.kind == "text":
-        if not isinstance(value, str) or not value.strip():
-            raise InvalidInput("expected non-empty text", field=name)
-        if len(value) > _MAX_TEXT:
-            raise InvalidInput(f"longer than {_MAX_TEXT} characters", field=name)
-        return value.strip()
-    if spec.kind == "choice":
-        if value not in spec.choices:
-            raise InvalidInput(f"expected one of {', '.join(spec.choices)}, got {value!r}", field=name)
-        return value
-    if spec.kind == "date":
-        return parse_date(value, field=name)
-    if spec.kind == "ref":
-        return _event_id(value, field=name)
-    if spec.kind == "refs":
-        if not isinstance(value, list):
-            raise InvalidInput("expected a list of event ids", field=name)
-        return [_event_id(item, field=f"{name}[{i}]") for i, item in enumerate(value)]
-    if spec.kind == "actor":
-        if not isinstance(value, str) or not value.strip():
-            raise InvalidInput("expected a state code or the name of a body", field=name)
-        try:
-            return normalise_state(value, field=name)
-        except UnknownState:
-            return value.strip()
-    if spec.kind == "changes":
-        if not isinstance(value, Mapping) or not value:
-            raise InvalidInput("expected an object of the corrected fields and their values", field=name)
-        return dict(value)
-    raise InvalidInput(f"unsupported field kind {spec.kind}", field=name)  # pragma: no cover
-
-
-def _event_id(value: Any, *, field: str) -> str:
-    try:
-        return str(UUID(str(value)))
-    except ValueError:
-        raise InvalidInput(f"expected an event id (a UUID), got {value!r}", field=field) from None

@@ -28,28 +28,14 @@ from treaty_ledger.domain.errors import (
 )
 from treaty_ledger.domain.events import NewEvent, normalise_event
 from treaty_ledger.domain.records import GENESIS_HASH, Record, chain_hash, to_json_value
+from treaty_ledger.domain.registration import normalise_registration, normalise_treaty_id
 from treaty_ledger.domain.rules import TreatyRules
-from treaty_ledger.domain.sources import normalise_source
-from treaty_ledger.domain.states import normalise_state
 from treaty_ledger.domain.transcodings import DateAsISO, RecordAsDict
 from treaty_ledger.domain.treaty import Treaty, registration_content, treaty_uuid
 
 __all__ = ["Ledger", "TreatySummary", "VerifyReport", "normalise_treaty_id"]
 
 T = TypeVar("T")
-
-_SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
-
-
-def normalise_treaty_id(value: Any, *, field: str = "id") -> str:
-    """Check a treaty id: a lowercase slug such as ``open-skies``."""
-    if not isinstance(value, str) or not value or len(value) > 100 or not set(value) <= _SLUG_CHARS or value.startswith("-"):
-        raise InvalidInput(
-            f"expected a lowercase slug of letters, digits and hyphens (e.g. 'open-skies'), got {value!r}",
-            field=field,
-        )
-    return value
-
 
 @dataclass(frozen=True, slots=True)
 class TreatySummary:
@@ -119,27 +105,15 @@ class Ledger(Application[UUID]):
 
     # -- commands ----------------------------------------------------------------------------
 
-    def register_treaty(self, payload: Mapping[str, Any]) -> TreatySummary:
+    def register_treaty(self, payload: Any) -> TreatySummary:
         """Register a treaty from ``{"id", "title", "depositaries", "rules", "source"}``."""
-        if not isinstance(payload, Mapping):
-            raise InvalidInput("expected an object describing the treaty")
-        unknown = sorted(set(payload) - {"id", "title", "depositaries", "rules", "source"})
-        if unknown:
-            raise InvalidInput(f"a treaty has no field {unknown[0]!r} (it takes id, title, depositaries, rules, source)", field=unknown[0])
-        slug = normalise_treaty_id(payload.get("id"))
-        title = payload.get("title")
-        if not isinstance(title, str) or not title.strip():
-            raise InvalidInput("a treaty needs a title", field="title")
-        depositaries_in = payload.get("depositaries") or []
-        if not isinstance(depositaries_in, list):
-            raise InvalidInput("expected a list of states", field="depositaries")
-        depositaries = [normalise_state(d, field=f"depositaries[{i}]") for i, d in enumerate(depositaries_in)]
-        rules = TreatyRules.from_input(payload.get("rules"))
-        source = normalise_source(payload.get("source"))
+        registration = normalise_registration(payload)
+        slug = registration.id
         if treaty_uuid(slug) in self.repository:
             raise TreatyAlreadyExists(f"a treaty with id {slug!r} is already registered", field="id")
         treaty = Treaty.register(
-            slug=slug, title=title.strip(), depositaries=depositaries, rules=rules, source=source, registered_at=utc_now()
+            slug=slug, title=registration.title, depositaries=registration.depositaries, rules=registration.rules,
+            source=registration.source, registered_at=utc_now(),
         )
         try:
             self.save(treaty)

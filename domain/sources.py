@@ -1,4 +1,8 @@
-"""Sources: every recorded fact cites where it comes from."""
+"""Sources: every recorded fact cites where it comes from.
+
+A source is defined once, as :data:`SOURCE_FIELDS`: :func:`normalise_source` checks a client's
+source against it, and the JSON Schema and the reference documentation are read off it.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,26 @@ from typing import Any
 
 from treaty_ledger.domain.dates import parse_date
 from treaty_ledger.domain.errors import InvalidInput, MissingSource
+from treaty_ledger.domain.fields import FieldSpec, normalise_value
 
-__all__ = ["normalise_source"]
+__all__ = ["MAX_SOURCE_TEXT", "SOURCE_FIELDS", "URL_PATTERN", "normalise_source"]
 
-_TEXT_FIELDS = ("title", "url", "publisher", "quote")
-_MAX_TEXT = 10_000
+MAX_SOURCE_TEXT = 10_000
+"""The longest text a source's field takes, in characters."""
+
+URL_PATTERN = r"^https?://"
+"""A source's address is an http:// or https:// URL."""
+
+SOURCE_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("title", "text", "the title of the source (a title or a url is required)", max_length=MAX_SOURCE_TEXT),
+    FieldSpec("url", "text", "its http:// or https:// address (a title or a url is required)", max_length=MAX_SOURCE_TEXT, pattern=URL_PATTERN),
+    FieldSpec("publisher", "text", "who published it", max_length=MAX_SOURCE_TEXT),
+    FieldSpec("published_on", "date", "when it was published"),
+    FieldSpec("quote", "text", "a short quote of the passage relied on", max_length=MAX_SOURCE_TEXT),
+)
+"""The fields of a source; none is required on its own, but a title or a url is."""
+
+_NAMES = ", ".join(spec.name for spec in SOURCE_FIELDS)
 
 
 def normalise_source(value: Any, *, field: str = "source") -> dict[str, Any]:
@@ -20,31 +39,28 @@ def normalise_source(value: Any, *, field: str = "source") -> dict[str, Any]:
     short ``quote`` are optional.
     """
     if value is None:
-        raise MissingSource("every event must cite a source with at least a title or a url", field=field)
+        raise MissingSource("a source is required: every event must cite a source with at least a title or a url", field=field)
     if not isinstance(value, dict):
         raise MissingSource("expected an object with at least a title or a url", field=field)
-    unknown = sorted(set(value) - {*_TEXT_FIELDS, "published_on"})
+    unknown = sorted(set(value) - {spec.name for spec in SOURCE_FIELDS})
     if unknown:
-        raise InvalidInput(
-            f"unknown field {unknown[0]!r}; a source has title, url, publisher, published_on and quote",
-            field=f"{field}.{unknown[0]}",
-        )
+        raise InvalidInput(f"unknown field {unknown[0]!r}; a source has {_NAMES}", field=f"{field}.{unknown[0]}")
     source: dict[str, Any] = {}
-    for name in _TEXT_FIELDS:
-        text = value.get(name)
-        if text is None:
+    for spec in SOURCE_FIELDS:
+        item = value.get(spec.name)
+        if item is None:
             continue
-        if not isinstance(text, str):
-            raise InvalidInput("expected text", field=f"{field}.{name}")
-        text = text.strip()
-        if len(text) > _MAX_TEXT:
-            raise InvalidInput(f"longer than {_MAX_TEXT} characters", field=f"{field}.{name}")
-        if text:
-            source[name] = text
+        where = f"{field}.{spec.name}"
+        if spec.kind == "date":
+            source[spec.name] = parse_date(item, field=where)
+            continue
+        if not isinstance(item, str):
+            raise InvalidInput("expected text", field=where)
+        if not item.strip():
+            continue  # blank text is taken as absent
+        source[spec.name] = normalise_value(spec, item, field=where)
     if "url" in source and not source["url"].startswith(("http://", "https://")):
         raise InvalidInput("expected an http:// or https:// address", field=f"{field}.url")
     if not ("title" in source or "url" in source):
         raise MissingSource("a source needs at least a title or a url", field=field)
-    if value.get("published_on") is not None:
-        source["published_on"] = parse_date(value["published_on"], field=f"{field}.published_on")
     return source

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import NAMESPACE_URL, uuid5
 
-from fastapi import APIRouter, Body, Header, Query, status
+from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import JSONResponse
 
+from treaty_ledger.api.bodies import JsonObject
 from treaty_ledger.api.dependencies import ReaderKey, ServicesDep, WriterKey
+from treaty_ledger.api.openapi import json_body
 from treaty_ledger.api.routers.params import KnownAt, as_of_date, known_at_moment
-from treaty_ledger.api.routers.treaties import ERRORS
+from treaty_ledger.api.routers.treaties import BODY_ERRORS, ERRORS
 from treaty_ledger.api.schemas import (
     ErrorPublic,
-    EventCreate,
     EventHistoryPublic,
     EventPagePublic,
     EventPublic,
@@ -27,16 +28,17 @@ router = APIRouter(tags=["events"])
 _IDEMPOTENCY = uuid5(NAMESPACE_URL, "https://treaty-ledger.org/idempotency/")
 
 
-@router.post("/v1/treaties/{treaty}/events", status_code=status.HTTP_201_CREATED, response_model=EventPublic, responses=ERRORS)
+@router.post("/v1/treaties/{treaty}/events", status_code=status.HTTP_201_CREATED, response_model=EventPublic,
+             responses={**ERRORS, **BODY_ERRORS},
+             openapi_extra=json_body("EventCreate", "the event: type, date, state, the type's own fields, source (docs/events.md)"))
 def record_event(
     treaty: str,
-    event: Annotated[EventCreate, Body(description="the event: type, date, state, the type's own fields, source")],
+    payload: JsonObject,
     services: ServicesDep,
     key: WriterKey,
     idempotency_key: Annotated[str | None, Header(description="makes a retry safe: same key and body, same response", max_length=200)] = None,
 ) -> Any:
     """Record one event. It is checked against the treaty's timeline; on any error nothing is recorded."""
-    payload = event.model_dump(mode="json", by_alias=True, exclude_none=True)
     if idempotency_key is None:
         return services.record_event(treaty, payload).to_json()
     store = IdempotencyStore(services.view)

@@ -6,8 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
+from treaty_ledger.api.bodies import JsonObject
 from treaty_ledger.api.dependencies import ReaderKey, ServicesDep, WriterKey
-from treaty_ledger.api.schemas import ErrorPublic, TreatyCreate, TreatyPublic, VerifyPublic
+from treaty_ledger.api.openapi import json_body
+from treaty_ledger.api.schemas import ErrorPublic, TreatyPublic, VerifyPublic
 
 router = APIRouter(prefix="/v1/treaties", tags=["treaties"])
 
@@ -18,12 +20,18 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorPublic, "description": "bad input: the field and the reason"},
 }
 
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorPublic, "description": "the body is larger than 1 MiB"},
+    415: {"model": ErrorPublic, "description": "the body is not sent as application/json"},
+}
+
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TreatyPublic,
-             responses={**ERRORS, 409: {"model": ErrorPublic, "description": "a treaty with that id exists"}})
-def register_treaty(body: TreatyCreate, services: ServicesDep, _: WriterKey) -> dict[str, Any]:
+             responses={**ERRORS, **BODY_ERRORS, 409: {"model": ErrorPublic, "description": "a treaty with that id exists"}},
+             openapi_extra=json_body("TreatyCreate", "the treaty: id, title, depositaries, rules, source"))
+def register_treaty(body: JsonObject, services: ServicesDep, _: WriterKey) -> dict[str, Any]:
     """Register a treaty with its rules and source."""
-    return services.register_treaty(body.model_dump(mode="json", exclude_none=False)).to_json()  # type: ignore[no-any-return]
+    return services.register_treaty(body).to_json()  # type: ignore[no-any-return]
 
 
 @router.get("", response_model=list[TreatyPublic], responses=ERRORS)
