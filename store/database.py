@@ -33,6 +33,13 @@ __all__ = [
 DEFAULT_DATABASE = "sqlite:///treaty-ledger.db"
 """The embedded default: a SQLite file in the working directory."""
 
+DEFAULT_POOL_SIZE = 4
+"""PostgreSQL connections one process holds at most (``?pool_size=N`` in the URL, 3 or more).
+
+One is the set-up lock's, held only while the process starts; of the rest, two thirds are the
+views' pool (every read, key check and catch-up uses it) and one third the events' pool (writes,
+and reading new events): 2 and 1 by default. Each pool keeps one connection when idle."""
+
 IMMUTABLE_MESSAGE = "treaty ledger events are immutable: record a correction or a retraction instead"
 
 
@@ -53,6 +60,7 @@ class DatabaseURL:
     password: str = ""
     dbname: str = ""
     schema: str = ""
+    pool_size: int = DEFAULT_POOL_SIZE
 
     @property
     def is_postgres(self) -> bool:
@@ -64,8 +72,13 @@ class DatabaseURL:
         """The table eventsourcing stores the ledger's events in."""
         return "treatyledger_events" if self.is_postgres else "stored_events"
 
-    def eventsourcing_env(self) -> dict[str, str]:
-        """The eventsourcing settings for this store."""
+    def pool_sizes(self) -> tuple[int, int]:
+        """The most connections the events' pool and the views' pool may hold (see :data:`DEFAULT_POOL_SIZE`)."""
+        views = max(1, (self.pool_size - 1) * 2 // 3)
+        return max(1, self.pool_size - 1 - views), views
+
+    def eventsourcing_env(self, *, views: bool = False) -> dict[str, str]:
+        """The eventsourcing settings for this store (for the views' pool when ``views``)."""
         if not self.is_postgres:
             return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": self.path, "SQLITE_LOCK_TIMEOUT": "30"}
         env = {
@@ -75,8 +88,9 @@ class DatabaseURL:
             "POSTGRES_PORT": str(self.port),
             "POSTGRES_USER": self.user,
             "POSTGRES_PASSWORD": self.password,
-            "POSTGRES_POOL_SIZE": "5",
-            "POSTGRES_MAX_OVERFLOW": "10",
+            # Each of the process's two pools keeps one connection, and grows to its share of the budget.
+            "POSTGRES_POOL_SIZE": "1",
+            "POSTGRES_MAX_OVERFLOW": str(self.pool_sizes()[1 if views else 0] - 1),
             "POSTGRES_CONNECT_TIMEOUT": "10",
             "POSTGRES_LOCK_TIMEOUT": "10",
         }
@@ -114,9 +128,16 @@ def parse_database_url(url: str | None) -> DatabaseURL:
             port = parsed.port or 5432
         except ValueError:
             raise StoreError(f"the port in {text!r} is not a number", field="database") from None
-        schema = (parse_qs(parsed.query).get("schema") or [""])[0]
+        query = parse_qs(parsed.query)
+        unknown = sorted(set(query) - {"schema", "pool_size"})
+        if unknown:
+            raise StoreError(f"unknown setting {unknown[0]!r} in the database URL; it takes schema and pool_size", field="database")
+        schema = (query.get("schema") or [""])[0]
         if schema and not schema.replace("_", "").isalnum():
             raise StoreError("the schema must be letters, digits and underscores", field="database")
+        pool_text = (query.get("pool_size") or [str(DEFAULT_POOL_SIZE)])[0]
+        if not pool_text.isdigit() or not 3 <= int(pool_text) <= 100:
+            raise StoreError(f"pool_size must be a whole number from 3 to 100, got {pool_text!r}", field="database")
         return DatabaseURL(
             url=text,
             backend="postgresql",
@@ -126,6 +147,7 @@ def parse_database_url(url: str | None) -> DatabaseURL:
             password=unquote(parsed.password or ""),
             dbname=dbname,
             schema=schema,
+            pool_size=int(pool_text),
         )
     raise StoreError(
         f"unsupported database {text!r}: use sqlite:///path/to/file.db or postgresql://user:password@host:port/dbname",
@@ -145,22 +167,38 @@ def prepare_store(database: DatabaseURL) -> None:
 
 
 @contextmanager
-def startup_lock(database: DatabaseURL) -> Iterator[None]:
-    """Hold a PostgreSQL advisory lock while a process creates or checks the store's tables."""
+def _connection(database: DatabaseURL, given: psycopg.Connection[tuple[object, ...]] | None) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """``given`` (left open), or a connection of its own (closed afterwards)."""
+    if given is not None:
+        yield given
+        return
+    with database.connect() as conn:
+        yield conn
+
+
+@contextmanager
+def startup_lock(database: DatabaseURL) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """Hold a PostgreSQL advisory lock while a process creates or checks the store's tables.
+
+    Yields the lock's connection, on which the set-up steps run (so that starting up costs one
+    connection beyond the pools)."""
     with database.connect() as conn:
         conn.execute("SELECT pg_advisory_lock(hashtext('treaty_ledger_startup'))")
         try:
-            yield
+            yield conn
         finally:
             conn.execute("SELECT pg_advisory_unlock(hashtext('treaty_ledger_startup'))")
 
 
-def install_immutability(database: DatabaseURL) -> None:
-    """Install triggers that refuse UPDATE and DELETE on the stored events (idempotent)."""
+def install_immutability(database: DatabaseURL, conn: psycopg.Connection[tuple[object, ...]] | None = None) -> None:
+    """Install triggers that refuse UPDATE and DELETE on the stored events (idempotent).
+
+    On PostgreSQL it runs on ``conn`` when given (the set-up lock's), else on a connection of its own.
+    """
     table = database.events_table
     if database.is_postgres:
         schema = database.schema or "public"
-        with database.connect() as conn, conn.transaction():
+        with _connection(database, conn) as conn, conn.transaction():
             exists = conn.execute(
                 "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE t.tgname = 'treaty_ledger_immutable' AND c.relname = %s AND n.nspname = %s",
@@ -191,7 +229,7 @@ def install_immutability(database: DatabaseURL) -> None:
     lite.close()
 
 
-def repair_tracking_migration(database: DatabaseURL, tracking_table: str) -> None:
+def repair_tracking_migration(database: DatabaseURL, tracking_table: str, conn: psycopg.Connection[tuple[object, ...]] | None = None) -> None:
     """Let eventsourcing open a views tracking table that earlier rebuilds emptied (idempotent).
 
     Rebuilds before this version deleted every row of the tracking table, eventsourcing's
@@ -203,7 +241,7 @@ def repair_tracking_migration(database: DatabaseURL, tracking_table: str) -> Non
     if database.is_postgres:
         schema = database.schema or "public"
         backup = f"bkup1_{tracking_table}"[:63]
-        with database.connect() as conn, conn.transaction():
+        with _connection(database, conn) as conn, conn.transaction():
             tables = {row[0] for row in conn.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_name IN (%s, %s)",
                 (schema, tracking_table, backup),

@@ -35,7 +35,8 @@ def _url(database: str | DatabaseURL | None) -> DatabaseURL:
     return database if isinstance(database, DatabaseURL) else parse_database_url(database)
 
 
-def _lock(url: DatabaseURL) -> AbstractContextManager[object]:
+def _lock(url: DatabaseURL) -> AbstractContextManager[Any]:
+    """PostgreSQL's set-up lock, yielding its connection (set-up steps run on it); nothing on SQLite."""
     return startup_lock(url) if url.is_postgres else nullcontext()
 
 
@@ -48,16 +49,16 @@ def open_ledger(database: str | DatabaseURL | None = None) -> Ledger:
     """
     url = _url(database)
     prepare_store(url)
-    with _lock(url):
+    with _lock(url) as conn:
         ledger = Ledger(env=url.eventsourcing_env())
-        install_immutability(url)
+        install_immutability(url, conn)
     return ledger
 
 
 def view_env(database: str | DatabaseURL | None) -> dict[str, str]:
     """The eventsourcing settings of the views (the same store as the events)."""
     url = _url(database)
-    env = url.eventsourcing_env()
+    env = url.eventsourcing_env(views=True)
     env["TRACKING_RECORDER_TOPIC"] = f"{LedgerView.__module__}:{(PostgresLedgerView if url.is_postgres else SQLiteLedgerView).__qualname__}"
     return env
 
@@ -66,8 +67,8 @@ def open_view(database: str | DatabaseURL | None = None) -> LedgerView:
     """Open (and create if need be) the materialized views in ``database``."""
     url = _url(database)
     view_class: type[LedgerView] = PostgresLedgerView if url.is_postgres else SQLiteLedgerView
-    with _lock(url):
-        repair_tracking_migration(url, _TRACKING_TABLE[url.backend])
+    with _lock(url) as conn:
+        repair_tracking_migration(url, _TRACKING_TABLE[url.backend], conn)
         factory = InfrastructureFactory.construct(Environment(LedgerProjection.name, view_env(url)))
         view = factory.tracking_recorder(view_class)
         if not isinstance(view, LedgerView):  # pragma: no cover - wiring error

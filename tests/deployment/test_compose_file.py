@@ -21,6 +21,7 @@ import typer.main
 import yaml
 
 from treaty_ledger.cli.commands import app
+from treaty_ledger.store.database import DEFAULT_POOL_SIZE
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
@@ -185,13 +186,15 @@ def test_postgres_publishes_no_port() -> None:
     assert "ports" not in SERVICES["postgres"]
 
 
-def test_postgres_allows_more_connections_than_the_default_100() -> None:
+def test_the_stack_fits_postgresql_s_default_connection_limit() -> None:
     command = " ".join(as_words(SERVICES["postgres"]["command"]))
     match = re.search(r"max_connections=\$\{POSTGRES_MAX_CONNECTIONS:-(\d+)\}", command)
     assert match, command
     example = re.search(r"^POSTGRES_MAX_CONNECTIONS=(\d+)$", ENV_EXAMPLE, re.MULTILINE)
     assert example
-    assert int(match.group(1)) > 100 and int(example.group(1)) > 100
+    api = as_words(SERVICES["api"]["command"])
+    processes = int(api[api.index("--workers") + 1]) + 2  # the api's workers, the worker, the import
+    assert processes * DEFAULT_POOL_SIZE < 30 <= int(match.group(1)) == int(example.group(1)) == 100
 
 
 @pytest.mark.parametrize("service", LEDGER_SERVICES)
