@@ -1,0 +1,76 @@
+"""A store written by an earlier version opens, verifies and answers the same after the change.
+
+The fixture (tests/fixtures/wave1_store, see its README) was written by the code of commit d5c672b,
+whose events are named by their old module (``domain.treaty:Treaty.EventRecorded``) and whose
+treaty was snapshotted.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from treaty_ledger.bootstrap import Services, open_services
+from treaty_ledger.store.datasets import export_lines
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "wave1_store"
+ANSWERS: dict[str, Any] = json.loads((FIXTURE / "answers.json").read_text())
+TREATY = "fixture-accord"
+
+
+def as_json(value: Any) -> Any:
+    """An answer as the fixture's answers.json holds it (dates and times as ISO 8601 text)."""
+    return json.loads(json.dumps(value, default=lambda o: o.isoformat() if hasattr(o, "isoformat") else str(o)))
+
+
+@pytest.fixture
+def legacy(tmp_path: Path) -> Iterator[Services]:
+    copy = tmp_path / "store.db"
+    shutil.copyfile(FIXTURE / "store.db", copy)
+    services = open_services(f"sqlite:///{copy}")
+    yield services
+    services.close()
+
+
+def test_the_old_store_verifies_with_the_same_head(legacy: Services) -> None:
+    assert as_json(legacy.ledger.verify().to_json()) == ANSWERS["verify"]
+    assert as_json(legacy.ledger.verify(TREATY).to_json()) == ANSWERS["verify fixture-accord"]
+    assert ANSWERS["verify"]["ok"] is True and ANSWERS["verify"]["events_checked"] == 212
+
+
+@pytest.mark.parametrize("day", ["2000-12-31", "2001-01-01", "2006-06-01", "2008-03-01"])
+def test_the_old_store_answers_membership_and_compliance_as_before(legacy: Services, day: str) -> None:
+    on = date.fromisoformat(day)
+    assert as_json(legacy.read.membership_as_of(TREATY, on)) == ANSWERS[f"{TREATY} membership {day}"]
+    assert as_json(legacy.read.compliance_as_of(TREATY, on)) == ANSWERS[f"{TREATY} compliance {day}"]
+
+
+def test_the_old_store_answers_one_state_changes_and_an_events_history_as_before(legacy: Services) -> None:
+    assert as_json(legacy.read.state_as_of(TREATY, "ITA", date(2006, 6, 1))) == ANSWERS[f"{TREATY} state ITA 2006-06-01"]
+    assert as_json(legacy.read.changes_between(TREATY, date(2000, 12, 31), date(2008, 3, 1))) == ANSWERS[f"{TREATY} changes"]
+    corrected = ANSWERS[f"{TREATY} event corrected"]
+    assert as_json(legacy.read.event(corrected["id"])) == corrected
+    assert corrected["corrections"] and corrected["date"] == "2000-07-01"
+
+
+def test_the_old_store_exports_the_same_lines(legacy: Services) -> None:
+    assert list(export_lines(legacy.ledger, TREATY)) == ANSWERS[f"export {TREATY}"]
+
+
+def test_the_views_rebuilt_from_the_old_events_answer_as_before(legacy: Services) -> None:
+    assert legacy.rebuild_views(workers=0) == 212
+    assert as_json(legacy.read.membership_as_of(TREATY, date(2008, 3, 1))) == ANSWERS[f"{TREATY} membership 2008-03-01"]
+
+
+def test_the_old_store_takes_new_events_after_its_snapshot(legacy: Services) -> None:
+    legacy.record_event(TREATY, {"type": "withdrawal_notified", "state": "PRT", "date": "2009-01-01", "source": {"title": "note"}})
+    withdrawing = legacy.read.membership_as_of(TREATY, date(2009, 2, 1))["withdrawing"]
+    assert withdrawing == [{"state": "PRT", "notified_on": "2009-01-01", "effective_on": "2009-07-01"}]
+    report = legacy.ledger.verify()
+    assert report.ok and report.events_checked == 213
