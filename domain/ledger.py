@@ -33,7 +33,7 @@ from treaty_ledger.domain.rules import TreatyRules
 from treaty_ledger.domain.transcodings import DateAsISO, RecordAsDict
 from treaty_ledger.domain.treaty import Treaty, registration_content, treaty_uuid
 
-__all__ = ["Ledger", "TreatySummary", "VerifyReport", "normalise_treaty_id"]
+__all__ = ["Ledger", "TreatySummary", "VerifyReport"]
 
 T = TypeVar("T")
 

@@ -28,8 +28,12 @@ _COMPLIANCE = {name for name, spec in EVENT_TYPES.items() if spec.category == "c
 _TREATY_WIDE = {name for name, spec in EVENT_TYPES.items() if spec.treaty_wide}
 
 
-_REFERENCE = {"restriction_lifted": "restriction", "allegation_rejected": "allegation", "allegation_resolved": "allegation",
-              "alternative_timeframe_offered": "flight", "alternative_timeframe_refused": "flight"}
+_REFERENCE = {
+    name: ref.name
+    for name, spec in EVENT_TYPES.items() if spec.category == "compliance"
+    for ref in spec.fields if ref.kind == "ref"
+}
+"""The field by which a compliance event names the item it answers (``restriction_lifted``: ``restriction``), from the catalogue."""
 
 
 class Scope(NamedTuple):

@@ -28,11 +28,9 @@ import yaml
 from treaty_ledger.domain.dates import utc_now
 from treaty_ledger.domain.errors import InvalidInput, LedgerError, TreatyNotFound
 from treaty_ledger.domain.events import EVENT_TYPES, LEDGER_FIELDS, normalise_event
-from treaty_ledger.domain.ledger import Ledger, normalise_treaty_id
+from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.domain.records import to_json_value
-from treaty_ledger.domain.rules import TreatyRules
-from treaty_ledger.domain.sources import normalise_source
-from treaty_ledger.domain.states import normalise_state
+from treaty_ledger.domain.registration import TREATY_FIELDS, normalise_registration, normalise_treaty_id
 from treaty_ledger.domain.treaty import Treaty
 
 __all__ = ["DatasetError", "ImportReport", "export_lines", "import_file", "read_dataset"]
@@ -166,7 +164,7 @@ def _read_lines(text: str) -> Dataset:
         if not isinstance(item, dict):
             raise DatasetError("expected a JSON object", field=f"line {number}")
         if item.get("kind") == "treaty":
-            treaty = {k: item[k] for k in ("id", "title", "depositaries", "rules", "source") if k in item}
+            treaty = {spec.name: item[spec.name] for spec in TREATY_FIELDS if spec.name in item}
             continue
         if treaty is None:
             raise DatasetError("the first line must describe the treaty", field=f"line {number}")
@@ -214,14 +212,9 @@ def import_file(ledger: Ledger, path: Path, *, progress: Callable[[int, int], No
 def _new_treaty(payload: Mapping[str, Any]) -> Treaty:
     """A treaty aggregate, checked like a registration, not yet saved."""
     try:
-        slug = normalise_treaty_id(payload.get("id"))
-        title = payload.get("title")
-        if not isinstance(title, str) or not title.strip():
-            raise InvalidInput("a treaty needs a title", field="title")
-        depositaries = [normalise_state(d, field=f"depositaries[{i}]") for i, d in enumerate(payload.get("depositaries") or [])]
-        return Treaty.register(slug=slug, title=title.strip(), depositaries=depositaries,
-                               rules=TreatyRules.from_input(payload.get("rules")), source=normalise_source(payload.get("source")),
-                               registered_at=utc_now())
+        registration = normalise_registration(payload)
+        return Treaty.register(slug=registration.id, title=registration.title, depositaries=registration.depositaries,
+                               rules=registration.rules, source=registration.source, registered_at=utc_now())
     except LedgerError as error:
         raise DatasetError(error.reason, field=f"treaty.{error.field}" if error.field else "treaty") from None
 
