@@ -1,0 +1,65 @@
+"""Holes in the error contract found by fuzzing, closed: each is a clear error naming the field, and nothing is stored.
+
+Each test runs on SQLite and on PostgreSQL (the ``database_url`` fixture).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration.helpers import execute
+from tests.scenario import SOURCE, acceded, in_force, notified, ratified
+from treaty_ledger.bootstrap import Services, open_services
+from treaty_ledger.domain.errors import InvalidDate, LedgerError
+
+OPEN_SKIES = {"withdrawal_notice": "P6M", "late_joiner_delay": "P60D"}
+
+
+@pytest.fixture
+def services(database_url: str) -> Iterator[Services]:
+    opened = open_services(database_url)
+    yield opened
+    opened.close()
+
+
+def treaty(services: Services, slug: str = "open-skies", rules: dict[str, Any] | None = None) -> str:
+    """A treaty in force since 2002 with the United States a party."""
+    services.register_treaty({"id": slug, "title": "Treaty on Open Skies", "rules": OPEN_SKIES if rules is None else rules, "source": SOURCE})
+    for body in (ratified("USA", "1993-12-03"), in_force("2002-01-01")):
+        services.record_event(slug, body)
+    return slug
+
+
+def stored_rows(services: Services) -> int:
+    return int(execute(str(services.database.url), "SELECT COUNT(*) FROM {events}")[0][0])
+
+
+def rejected(services: Services, slug: str, body: dict[str, Any], error: type[LedgerError]) -> LedgerError:
+    """Recording ``body`` raises ``error``; neither the store nor the views hold anything new."""
+    rows, events = stored_rows(services), len(services.read.events(slug).events)
+    with pytest.raises(error) as caught:
+        services.record_event(slug, body)
+    assert stored_rows(services) == rows
+    services.read.refresh()
+    assert len(services.read.events(slug).events) == events
+    return caught.value
+
+
+class TestDatesPastTheLastDate:
+    def test_a_notice_dated_in_9999_11_whose_effect_falls_past_9999_is_an_invalid_date_naming_the_date(self, services: Services) -> None:
+        error = rejected(services, treaty(services), notified("USA", "9999-11-15"), InvalidDate)
+        assert error.field == "date"
+        assert "9999-11-15" in error.reason
+
+    def test_a_notice_period_that_ends_past_9999_is_an_invalid_date_naming_the_date(self, services: Services) -> None:
+        slug = treaty(services, "long-notice", {"withdrawal_notice": "P8000Y"})
+        error = rejected(services, slug, notified("USA", "2020-05-22"), InvalidDate)
+        assert (error.field, error.reason) == ("date", "P8000Y after 2020-05-22 falls past 9999-12-31, the last date the ledger can hold")
+
+    def test_a_late_joiners_delay_that_ends_past_9999_is_an_invalid_date_naming_the_date(self, services: Services) -> None:
+        slug = treaty(services, "long-delay", {"late_joiner_delay": "P8000Y"})
+        error = rejected(services, slug, acceded("FIN", "2003-02-03"), InvalidDate)
+        assert (error.field, error.reason) == ("date", "P8000Y after 2003-02-03 falls past 9999-12-31, the last date the ledger can hold")
