@@ -5,6 +5,8 @@ Each test runs on SQLite and on PostgreSQL (the ``database_url`` fixture).
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 from tests.integration.helpers import execute
 from tests.scenario import SOURCE, acceded, in_force, notified, ratified
 from treaty_ledger.bootstrap import Services, open_services
-from treaty_ledger.domain.errors import InvalidDate, LedgerError
+from treaty_ledger.domain.errors import InvalidDate, InvalidInput, LedgerError
 
 OPEN_SKIES = {"withdrawal_notice": "P6M", "late_joiner_delay": "P60D"}
 
@@ -31,6 +33,11 @@ def treaty(services: Services, slug: str = "open-skies", rules: dict[str, Any] |
     for body in (ratified("USA", "1993-12-03"), in_force("2002-01-01")):
         services.record_event(slug, body)
     return slug
+
+
+def cursor_of(text: str) -> str:
+    """A cursor as the server encodes one (URL-safe base64 of JSON, unpadded), around any JSON text."""
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def stored_rows(services: Services) -> int:
@@ -63,3 +70,28 @@ class TestDatesPastTheLastDate:
         slug = treaty(services, "long-delay", {"late_joiner_delay": "P8000Y"})
         error = rejected(services, slug, acceded("FIN", "2003-02-03"), InvalidDate)
         assert (error.field, error.reason) == ("date", "P8000Y after 2003-02-03 falls past 9999-12-31, the last date the ledger can hold")
+
+
+class TestCursorsTheServerNeverGaveOut:
+    @pytest.mark.parametrize("after", ["true", "false", str(10**30), str(2**31), "-1", "1.0", '"1"', "null"])
+    def test_a_cursor_naming_no_sequence_is_an_invalid_input_naming_the_cursor(self, services: Services, after: str) -> None:
+        slug = treaty(services)
+        with pytest.raises(InvalidInput) as caught:
+            services.read.events(slug, cursor=cursor_of(f'{{"after": {after}}}'))
+        assert (caught.value.field, caught.value.reason) == ("cursor", "not a cursor this server gave out; pass back next_cursor unchanged")
+
+    def test_a_cursor_of_deeply_nested_json_is_an_invalid_input_naming_the_cursor(self, services: Services) -> None:
+        slug = treaty(services)
+        with pytest.raises(InvalidInput) as caught:
+            services.read.events(slug, cursor=cursor_of("[" * 100_000))
+        assert caught.value.field == "cursor"
+
+    def test_the_cursor_the_server_gives_out_still_turns_the_page(self, services: Services) -> None:
+        slug = treaty(services)
+        first = services.read.events(slug, limit=1)
+        assert first.next_cursor is not None
+        second = services.read.events(slug, limit=1, cursor=first.next_cursor)
+        assert [r.sequence for r in first.events + second.events] == [1, 2]
+        assert second.next_cursor is None
+        largest = services.read.events(slug, cursor=cursor_of(json.dumps({"after": 2**31 - 1})))
+        assert largest.events == []
