@@ -8,12 +8,13 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
 
 from tests.integration.helpers import execute
-from tests.scenario import SOURCE, acceded, in_force, notified, ratified
+from tests.scenario import SOURCE, acceded, event, in_force, notified, ratified, signed
 from treaty_ledger.bootstrap import Services, open_services
 from treaty_ledger.domain.errors import InvalidDate, InvalidInput, LedgerError
 
@@ -70,6 +71,32 @@ class TestDatesPastTheLastDate:
         slug = treaty(services, "long-delay", {"late_joiner_delay": "P8000Y"})
         error = rejected(services, slug, acceded("FIN", "2003-02-03"), InvalidDate)
         assert (error.field, error.reason) == ("date", "P8000Y after 2003-02-03 falls past 9999-12-31, the last date the ledger can hold")
+
+
+class TestActsDatedAfterTheDayTheyAreRecorded:
+    def test_a_signature_dated_2999_is_an_invalid_date_naming_the_date(self, services: Services) -> None:
+        error = rejected(services, treaty(services), signed("GBR", "2999-01-01"), InvalidDate)
+        assert error.field == "date"
+        assert error.reason.startswith("2999-01-01 is after ")
+
+    def test_a_correction_moving_a_date_past_the_day_it_is_recorded_is_an_invalid_date_naming_changes_date(self, services: Services) -> None:
+        slug = treaty(services)
+        target = services.ledger.list_events(slug)[0]
+        error = rejected(services, slug, event("correction", corrects=target.id, changes={"date": "2999-01-01"}), InvalidDate)
+        assert error.field == "changes.date"
+
+    def test_a_batch_with_one_act_dated_ahead_records_nothing(self, services: Services) -> None:
+        slug = treaty(services)
+        rows = stored_rows(services)
+        with pytest.raises(InvalidDate) as caught:
+            services.ledger.record_many(slug, [signed("GBR", "1992-03-24"), ratified("GBR", "2999-01-01")])
+        assert caught.value.field == "date"
+        assert stored_rows(services) == rows
+
+    def test_a_withdrawal_notice_may_name_an_effect_after_the_day_it_is_recorded(self, services: Services) -> None:
+        slug = treaty(services)
+        services.record_event(slug, notified("USA", "2020-05-22", effective_on="2999-01-01"))
+        assert services.read.state_as_of(slug, "USA", date(2998, 12, 31))["status"] == "withdrawing"
 
 
 class TestCursorsTheServerNeverGaveOut:
