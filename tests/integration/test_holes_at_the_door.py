@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.integration.helpers import execute
+from tests.integration.helpers import drop_immutability, execute
+from tests.integration.test_store import open_skies, verify_cli
 from tests.scenario import SOURCE, acceded, event, in_force, notified, ratified, signed
-from treaty_ledger.bootstrap import Services, open_services
+from treaty_ledger.bootstrap import Services, open_ledger, open_services
 from treaty_ledger.domain.errors import InvalidDate, InvalidInput, LedgerError
 
 OPEN_SKIES = {"withdrawal_notice": "P6M", "late_joiner_delay": "P60D"}
@@ -122,3 +123,41 @@ class TestCursorsTheServerNeverGaveOut:
         assert second.next_cursor is None
         largest = services.read.events(slug, cursor=cursor_of(json.dumps({"after": 2**31 - 1})))
         assert largest.events == []
+
+
+def tamper(url: str, version: int, old: bytes, new: bytes) -> None:
+    """Rewrite the stored JSON of the entry at aggregate ``version``, as an intruder with database access could."""
+    drop_immutability(url)
+    state = bytes(execute(url, "SELECT state FROM {events} WHERE originator_version = ?", (version,))[0][0])
+    assert old in state
+    execute(url, "UPDATE {events} SET state = ? WHERE originator_version = ?", (state.replace(old, new), version))
+
+
+class TestVerifyOnStoredEventsWithForeignFields:
+    def test_a_stored_event_whose_event_type_key_was_renamed_is_reported_not_a_traceback(self, database_url: str) -> None:
+        target = open_skies(database_url).list_events("open-skies")[2]  # RUS ratified, sequence 3, aggregate version 4
+        tamper(database_url, 4, b'"event_type"', b'"kind"')
+        report = open_ledger(database_url).verify()
+        assert not report.ok and report.first_bad is not None
+        assert (report.first_bad["treaty"], report.first_bad["sequence"], report.first_bad["id"]) == ("open-skies", 3, target.id)
+        assert report.first_bad["reason"] == "its stored fields are not those of a recorded event: missing 'event_type'; unexpected 'kind'"
+        assert open_ledger(database_url).verify("open-skies").first_bad == report.first_bad
+        result = verify_cli(database_url)
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert f"treaty open-skies, event {target.id} (sequence 3)" in result.stderr and "missing 'event_type'" in result.stderr
+
+    def test_a_stored_event_holding_a_value_of_the_wrong_kind_is_reported(self, database_url: str) -> None:
+        open_skies(database_url)
+        tamper(database_url, 4, b'"fields":{"state":"RUS"}', b'"fields":5')
+        report = open_ledger(database_url).verify()
+        assert not report.ok and report.first_bad is not None
+        assert (report.first_bad["treaty"], report.first_bad["sequence"]) == ("open-skies", 3)
+        assert report.first_bad["reason"].startswith("its stored values do not make a recorded event: ")
+
+    def test_a_registration_whose_slug_key_was_renamed_is_reported_naming_the_treatys_aggregate(self, database_url: str) -> None:
+        open_skies(database_url)
+        tamper(database_url, 1, b'"slug"', b'"name"')
+        result = verify_cli(database_url)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert "(sequence 0)" in result.stderr and "missing 'slug'; unexpected 'name'" in result.stderr
