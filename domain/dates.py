@@ -34,13 +34,24 @@ class Duration:
     months: int = 0
     days: int = 0
 
-    def after(self, start: date) -> date:
-        """The date this duration after ``start``, by calendar arithmetic."""
+    def after(self, start: date, *, field: str = "date") -> date:
+        """The date this duration after ``start``, by calendar arithmetic.
+
+        Raises :class:`~treaty_ledger.domain.errors.InvalidDate` naming ``field`` (by default
+        ``date``: the effective date of the event the duration runs from) when the result
+        would fall past 9999-12-31, the last date the ledger can hold.
+        """
         total_months = start.month - 1 + self.months + 12 * self.years
         year = start.year + total_months // 12
         month = total_months % 12 + 1
-        day = min(start.day, calendar.monthrange(year, month)[1])
-        return date(year, month, day) + timedelta(days=self.days)
+        try:
+            day = min(start.day, calendar.monthrange(year, month)[1])
+            return date(year, month, day) + timedelta(days=self.days)
+        except (OverflowError, ValueError):  # the year or the day count leaves the calendar
+            raise InvalidDate(
+                f"{self} after {iso_day(start)} falls past {iso_day(date.max)}, the last date the ledger can hold",
+                field=field,
+            ) from None
 
     def isoformat(self) -> str:
         """The ISO 8601 text of this duration (``P6M``, ``P60D``, ``P0D`` for zero)."""

@@ -10,7 +10,7 @@ import hashlib
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
@@ -251,21 +251,28 @@ class Ledger(Application[UUID]):
             except Exception as error:  # noqa: BLE001 - any decoding failure is tampering
                 report.fail(**where, reason=f"the stored bytes do not decode: {error}")
                 return prev_hash
-            if isinstance(event, Treaty.Registered):
-                slug = event.slug
-                report.treaties[str(uuid)] = slug
-                content = registration_content(event.slug, event.title, event.depositaries, event.rules, event.source, event.timestamp)
-                expected, stated, stated_prev, event_id = chain_hash(content, prev_hash), event.hash, GENESIS_HASH, "registration"
-            elif isinstance(event, Treaty.EventRecorded):
-                record = event.to_record(slug)
-                expected, stated, stated_prev, event_id = record.computed_hash(), event.hash, event.prev_hash, event.event_id
-                if event.sequence != position - 1:
-                    report.fail(**{**where, "treaty": slug}, id=event_id, reason=f"sequence {event.sequence} stored at place {position - 1}")
-                    return prev_hash
-            else:
+            if not isinstance(event, Treaty.Registered | Treaty.EventRecorded):
                 report.fail(**where, reason=f"unexpected stored event {type(event).__name__}")
                 return prev_hash
+            what = "treaty registration" if isinstance(event, Treaty.Registered) else "recorded event"
+            stored_id = vars(event).get("event_id")
+            if isinstance(stored_id, str):
+                where["id"] = stored_id
+            wrong = _wrong_fields(event)
+            if wrong:
+                report.fail(**where, reason=f"its stored fields are not those of a {what}: {wrong}")
+                return prev_hash
+            try:
+                slug, expected, stated, stated_prev, event_id, sequence = _chain_entry(event, slug, prev_hash)
+            except Exception as error:  # noqa: BLE001 - a stored value of the wrong kind is tampering too
+                report.fail(**where, reason=f"its stored values do not make a {what}: {error!r}")
+                return prev_hash
+            if isinstance(event, Treaty.Registered):
+                report.treaties[str(uuid)] = slug
             where = {**where, "treaty": slug, "id": event_id}
+            if sequence is not None and sequence != position - 1:
+                report.fail(**where, reason=f"sequence {sequence} stored at place {position - 1}")
+                return prev_hash
             if stated_prev != prev_hash:
                 report.fail(**where, reason="its prev_hash does not match the previous entry's hash")
                 return prev_hash
@@ -303,3 +310,22 @@ class Ledger(Application[UUID]):
             events=len(treaty.records),
             head=treaty.head,
         )
+
+
+def _wrong_fields(event: Treaty.Registered | Treaty.EventRecorded) -> str:
+    """What is missing from or foreign to a decoded event's stored fields (``""`` when they are its class's own)."""
+    expected = {f.name for f in fields(type(event))}
+    present = set(vars(event))
+    missing = ", ".join(repr(name) for name in sorted(expected - present))
+    unexpected = ", ".join(repr(name) for name in sorted(present - expected))
+    return "; ".join(part for part in (missing and f"missing {missing}", unexpected and f"unexpected {unexpected}") if part)
+
+
+def _chain_entry(event: Treaty.Registered | Treaty.EventRecorded, slug: str, prev_hash: str) -> tuple[str, str, str, str, str, int | None]:
+    """The treaty's slug, the recomputed hash, the stated hash, the stated previous hash, the
+    event's id and its stated place in the history (``None`` for the registration, which states
+    none), for one decoded entry of a treaty's chain."""
+    if isinstance(event, Treaty.Registered):
+        content = registration_content(event.slug, event.title, event.depositaries, event.rules, event.source, event.timestamp)
+        return event.slug, chain_hash(content, prev_hash), event.hash, GENESIS_HASH, "registration", None
+    return slug, event.to_record(slug).computed_hash(), event.hash, event.prev_hash, event.event_id, event.sequence

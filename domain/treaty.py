@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import register_topic
 
-from treaty_ledger.domain.errors import InvalidInput, TimelineContradiction
+from treaty_ledger.domain.errors import InvalidDate, InvalidInput, TimelineContradiction
 from treaty_ledger.domain.events import NewEvent
 from treaty_ledger.domain.records import GENESIS_HASH, Record, chain_hash
 from treaty_ledger.domain.rules import TreatyRules
@@ -133,8 +133,10 @@ class Treaty(Aggregate):
     def record(self, new: NewEvent, *, event_id: str, recorded_at: datetime, check_timeline: bool = True) -> Record:
         """Check ``new`` against the treaty's timeline and record it.
 
-        Raises :class:`~treaty_ledger.domain.errors.InvalidInput` or
-        :class:`~treaty_ledger.domain.errors.TimelineContradiction`; on error nothing changes. With
+        Raises :class:`~treaty_ledger.domain.errors.InvalidInput` (an
+        :class:`~treaty_ledger.domain.errors.InvalidDate` for an effective date after the UTC day
+        of ``recorded_at``) or :class:`~treaty_ledger.domain.errors.TimelineContradiction`; on
+        error nothing changes. With
         ``check_timeline=False`` the caller checks the timeline once after a batch
         (:meth:`check_timeline`) and discards the aggregate if it fails.
         """
@@ -142,7 +144,8 @@ class Treaty(Aggregate):
             raise InvalidInput(f"an event with id {event_id} is already recorded", field="id")
         if self.records and recorded_at <= self.records[-1].recorded_at:
             recorded_at = self.records[-1].recorded_at + timedelta(microseconds=1)
-        self._check_maintenance(new)
+        _check_not_ahead(new.date, recorded_at, field="date")
+        self._check_maintenance(new, recorded_at)
         candidate = Record(
             id=event_id,
             treaty=self.slug,
@@ -171,7 +174,7 @@ class Treaty(Aggregate):
         )
         return self.records[-1]
 
-    def _check_maintenance(self, new: NewEvent) -> None:
+    def _check_maintenance(self, new: NewEvent, recorded_at: datetime) -> None:
         if new.type not in ("correction", "retraction"):
             return
         name = "corrects" if new.type == "correction" else "retracts"
@@ -186,7 +189,9 @@ class Treaty(Aggregate):
             raise TimelineContradiction(f"event {target_id} was already retracted by {retraction.id}", field=name)
         if new.type == "correction":
             current = next(e for e in effective_events(self.records) if e.id == target_id)
-            apply_changes(current.type, current.date, current.fields, new.fields["changes"])
+            corrected_date, _ = apply_changes(current.type, current.date, current.fields, new.fields["changes"])
+            if "date" in new.fields["changes"]:
+                _check_not_ahead(corrected_date, recorded_at, field="changes.date")
 
     def check_timeline(self) -> None:
         """Fold the whole history once; raises the first contradiction, naming its event."""
@@ -202,6 +207,17 @@ class Treaty(Aggregate):
             other = self.find(str(culprit))
             what = f"the recorded {other.type} event {other.id} of {other.date}" if other else f"event {culprit}"
             raise TimelineContradiction(f"this event would contradict {what}: {error.reason}", field=error.field) from None
+
+
+def _check_not_ahead(day: date | None, recorded_at: datetime, *, field: str) -> None:
+    """An event's effective date may not lie after the UTC day it is recorded on.
+
+    The ledger records acts that have happened; a withdrawal notice that takes effect later
+    says so in its ``effective_on``, which this does not check.
+    """
+    today = recorded_at.astimezone(UTC).date()
+    if day is not None and day > today:
+        raise InvalidDate(f"{day} is after {today}, the day (UTC) it is recorded on: an act is recorded once it has happened", field=field)
 
 
 def registration_content(slug: str, title: str, depositaries: list[str], rules: dict[str, Any], source: dict[str, Any], registered_at: datetime) -> dict[str, Any]:

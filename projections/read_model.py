@@ -146,13 +146,23 @@ def _encode_cursor(sequence: int) -> str:
 
 
 def _decode_cursor(cursor: str | None) -> int:
+    """The sequence a cursor of :func:`_encode_cursor` names; anything else is bad input naming ``cursor``.
+
+    A cursor names a whole number from 0 to the largest sequence the views can hold (their
+    ``sequence`` column is a 32-bit integer on PostgreSQL): not a boolean, a fraction, or a
+    number the database cannot compare, and not a text longer than any cursor given out.
+    """
+    largest = 2**31 - 1
+    refused = InvalidInput("not a cursor this server gave out; pass back next_cursor unchanged", field="cursor")
     if not cursor:
         return 0
+    if len(cursor) > len(_encode_cursor(largest)):
+        raise refused
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
     except (ValueError, KeyError, TypeError):
-        raise InvalidInput("not a cursor this server gave out; pass back next_cursor unchanged", field="cursor") from None
-    if not isinstance(after, int) or after < 0:
-        raise InvalidInput("not a cursor this server gave out; pass back next_cursor unchanged", field="cursor")
+        raise refused from None
+    if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= largest:
+        raise refused
     return after

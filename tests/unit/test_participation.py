@@ -131,9 +131,9 @@ class TestTermination:
         assert scenario.status("RUS", on="2019-08-02") == "terminated"
 
     def test_a_recorded_termination_ends_the_treaty_and_no_act_may_follow(self) -> None:
-        scenario = founders().given(event("terminated", "2030-01-01"))
-        assert scenario.parties(on="2030-01-01") == []
-        scenario.rejects(acceded("FIN", "2031-01-01"), TimelineContradiction, "date", "terminated on 2030-01-01")
+        scenario = founders().given(event("terminated", "2021-01-01"))
+        assert scenario.parties(on="2021-01-01") == []
+        scenario.rejects(acceded("FIN", "2022-01-01"), TimelineContradiction, "date", "terminated on 2021-01-01")
 
 
 class TestContradictions:
