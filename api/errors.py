@@ -27,7 +27,7 @@ from treaty_ledger.domain.errors import (
     WriteConflict,
 )
 from treaty_ledger.domain.events import EVENT_TYPES
-from treaty_ledger.store.access import KeyNotFound
+from treaty_ledger.store.keys import KeyNotFound
 from treaty_ledger.store.projection import ViewsIncomplete
 
 __all__ = ["ApiError", "Forbidden", "Unauthorized", "install_error_handlers"]
