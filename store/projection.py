@@ -27,7 +27,9 @@ from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.domain.treaty import Treaty
 from treaty_ledger.projections.projector import Change, Registration, TreatyProjector
 from treaty_ledger.store.rebuild import RebuildFailed, default_workers, load_in_parallel
-from treaty_ledger.store.views import BatchRows, LedgerView, RebuildInProgress, ViewsBusy
+from treaty_ledger.store.view_locks import RebuildInProgress, ViewsBusy
+from treaty_ledger.store.view_rows import BatchRows
+from treaty_ledger.store.views import LedgerView
 
 __all__ = ["APPLICATION_NAME", "LedgerProjection", "ViewsIncomplete", "ViewsMoved"]
 
@@ -209,8 +211,8 @@ class LedgerProjection(Projection[LedgerView]):
 
         The views are held meanwhile (:meth:`LedgerView.rebuilding`): other processes' catch-ups
         write nothing until the tables are loaded. Raises
-        :class:`~treaty_ledger.store.views.RebuildInProgress` when another rebuild holds them, and
-        :class:`~treaty_ledger.store.views.ViewsBusy` (having applied what others recorded meanwhile)
+        :class:`~treaty_ledger.store.view_locks.RebuildInProgress` when another rebuild holds them, and
+        :class:`~treaty_ledger.store.view_locks.ViewsBusy` (having applied what others recorded meanwhile)
         when writes in progress do not end in time.
         """
         with self._lock, _collector_paused():
