@@ -10,7 +10,7 @@ from fastapi.security import HTTPBearer
 from treaty_ledger.api.errors import Forbidden, Unauthorized
 from treaty_ledger.api.settings import Settings
 from treaty_ledger.bootstrap import Services
-from treaty_ledger.store.access import ApiKey, KeyStore
+from treaty_ledger.store.keys import ApiKey, KeyStore
 
 __all__ = ["BearerKey", "ReaderKey", "ServicesDep", "SettingsDep", "WriterKey", "get_services", "get_settings"]
 

@@ -28,7 +28,7 @@ from treaty_ledger.domain.errors import (
     TreatyNotFound,
     WriteConflict,
 )
-from treaty_ledger.store.access import KeyNotFound
+from treaty_ledger.store.keys import KeyNotFound
 from treaty_ledger.store.projection import ViewsIncomplete
 
 __all__ = ["ApiError", "Forbidden", "PayloadTooLarge", "Unauthorized", "UnsupportedMediaType", "install_error_handlers"]

@@ -17,8 +17,8 @@ from treaty_ledger.cli.base import (
     exit_on_ledger_error,
     open_services_or_exit,
 )
-from treaty_ledger.store.access import KeyStore
 from treaty_ledger.store.database import DEFAULT_DATABASE
+from treaty_ledger.store.keys import KeyStore
 
 keys_app = typer.Typer(help="API keys: create, list, revoke. Only hashes are stored.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")

@@ -47,8 +47,8 @@ from treaty_ledger.store.database import (
     startup_lock,
 )
 from treaty_ledger.store.datasets import export_lines, import_file
+from treaty_ledger.store.postgres_views import PostgresLedgerView
 from treaty_ledger.store.projection import LedgerProjection, ViewsMoved
-from treaty_ledger.store.views import PostgresLedgerView
 
 
 @app.command()
@@ -136,6 +136,7 @@ def _follow_with_runner(services: Services, url: DatabaseURL) -> None:
     """Run eventsourcing's ProjectionRunner; when the views move under it, catch up and follow again."""
     while True:
         with startup_lock(url):
+            services.view.create_views()  # what a rebuild that stopped part-way left uncreated
             runner = ProjectionRunner(
                 application_class=Ledger, projection_class=LedgerProjection, view_class=PostgresLedgerView, env=view_env(url)
             )

@@ -7,7 +7,7 @@ Each type is an :class:`EventType` in :data:`EVENT_TYPES`, its fields
 field and the reason), the JSON Schema the API publishes (:mod:`treaty_ledger.domain.schema`),
 ``docs/events.md`` (:mod:`treaty_ledger.domain.reference`), the dataset reader and the CLI.
 Adding an event type is one entry here plus its legal effect in the fold
-(:mod:`treaty_ledger.domain.timeline`), where checks that need the treaty's history live (does
+(:mod:`treaty_ledger.domain.participation`, :mod:`treaty_ledger.domain.compliance`), where checks that need the treaty's history live (does
 the referenced restriction exist? is the state a party?).
 """
 

@@ -9,11 +9,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import register_topic
 
+from treaty_ledger.domain.effective import apply_changes, effective_events
 from treaty_ledger.domain.errors import InvalidDate, InvalidInput, TimelineContradiction
 from treaty_ledger.domain.events import NewEvent
+from treaty_ledger.domain.fold import build_timeline
 from treaty_ledger.domain.records import GENESIS_HASH, Record, chain_hash
 from treaty_ledger.domain.rules import TreatyRules
-from treaty_ledger.domain.timeline import Timeline, apply_changes, build_timeline, effective_events
+from treaty_ledger.domain.timeline import Timeline
 
 __all__ = ["Treaty", "treaty_uuid"]
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from treaty_ledger.domain.effective import effective_events
 from treaty_ledger.domain.events import EVENT_TYPES
+from treaty_ledger.domain.fold import build_timeline
 from treaty_ledger.domain.records import Record
 from treaty_ledger.domain.rules import TreatyRules
-from treaty_ledger.domain.timeline import build_timeline, effective_events
 from treaty_ledger.domain.treaty import Treaty
 from treaty_ledger.projections.intervals import KINDS, Interval, intervals_of
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from treaty_ledger.domain.effective import effective_events
 from treaty_ledger.domain.errors import EventNotFound, InvalidInput, TreatyNotFound
 from treaty_ledger.domain.records import Record
 from treaty_ledger.domain.registration import normalise_treaty_id
 from treaty_ledger.domain.rules import TreatyRules
 from treaty_ledger.domain.states import normalise_state
-from treaty_ledger.domain.timeline import effective_events
 from treaty_ledger.projections.answers import (
     changes_answer,
     compliance_answer,

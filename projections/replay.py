@@ -10,9 +10,10 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from treaty_ledger.domain.effective import effective_events
+from treaty_ledger.domain.fold import build_timeline
 from treaty_ledger.domain.records import Record
 from treaty_ledger.domain.rules import TreatyRules
-from treaty_ledger.domain.timeline import build_timeline, effective_events
 from treaty_ledger.projections.answers import compliance_answer, membership_answer, state_answer
 from treaty_ledger.projections.intervals import Interval, intervals_of
 

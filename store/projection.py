@@ -13,12 +13,12 @@ from __future__ import annotations
 import gc
 import itertools
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
+from eventsourcing.application import LRUCache
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.projection import Projection
 
@@ -27,7 +27,9 @@ from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.domain.treaty import Treaty
 from treaty_ledger.projections.projector import Change, Registration, TreatyProjector
 from treaty_ledger.store.rebuild import RebuildFailed, default_workers, load_in_parallel
-from treaty_ledger.store.views import BatchRows, LedgerView, RebuildInProgress, ViewsBusy
+from treaty_ledger.store.view_locks import RebuildInProgress, ViewsBusy
+from treaty_ledger.store.view_rows import BatchRows
+from treaty_ledger.store.views import LedgerView
 
 __all__ = ["APPLICATION_NAME", "LedgerProjection", "ViewsIncomplete", "ViewsMoved"]
 
@@ -52,6 +54,9 @@ class ViewsMoved(LedgerError):
     command catches up from the views and starts following again.
     """
 
+_CACHED_TREATIES = 256
+"""How many treaties' projectors a projection keeps in memory, unless told otherwise (``max_cached_treaties``)."""
+
 _PAUSE_FROM = 500
 """Batches of at least this many events are applied with the cycle collector paused."""
 
@@ -75,6 +80,17 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+class ProjectorCache(LRUCache[Hashable, TreatyProjector]):
+    """eventsourcing's LRU cache, of treaty projectors by aggregate id (as the mapper gives it: a UUID).
+
+    Bounded: putting one more than ``maxsize`` lets the least recently used go. ``len()``
+    tells how many it holds. (Its ``clear`` leaves the entries in place: make a new one.)
+    """
+
+    def __len__(self) -> int:
+        return len(self.cache)
+
+
 def _page(ledger: Ledger, after: int | None, size: int) -> list[tuple[Any, Tracking]]:
     """Up to ``size`` of the ledger's events after notification ``after``, decoded, with their tracking."""
     notifications = ledger.recorder.select_notifications(start=after, limit=size, inclusive_of_start=False)
@@ -86,19 +102,29 @@ class LedgerProjection(Projection[LedgerView]):
 
     name = "treaty_views"
     topics = ()
-    max_cached_treaties = 256
-    """Treaties whose records and rows stay in memory between events (least recently used go)."""
     rebuild_batch_size = 5000
     """Events a rebuild reads, folds and writes at a time."""
 
     def __init__(self, view: LedgerView) -> None:
         super().__init__(view)
-        self._projectors: OrderedDict[str, TreatyProjector] = OrderedDict()
-        self._slugs: dict[Hashable, str] = {}  # by aggregate id, as the mapper gives it (a UUID)
+        self._projectors = ProjectorCache(_CACHED_TREATIES)
         self._lock = threading.RLock()
         self._tracked: int | None = view.max_tracking_id(APPLICATION_NAME)
         self._pending: Future[None] | None = None
         self._stopping = threading.Event()
+
+    @property
+    def max_cached_treaties(self) -> int:
+        """Treaties whose records and rows stay in memory between events (least recently used go).
+
+        Setting it forgets the treaties held (they are read back from the views as needed).
+        """
+        return int(self._projectors.maxsize)
+
+    @max_cached_treaties.setter
+    def max_cached_treaties(self, size: int) -> None:
+        with self._lock:
+            self._projectors = ProjectorCache(size)
 
     # -- eventsourcing's entry point (ProjectionRunner) -----------------------------------------
 
@@ -209,8 +235,8 @@ class LedgerProjection(Projection[LedgerView]):
 
         The views are held meanwhile (:meth:`LedgerView.rebuilding`): other processes' catch-ups
         write nothing until the tables are loaded. Raises
-        :class:`~treaty_ledger.store.views.RebuildInProgress` when another rebuild holds them, and
-        :class:`~treaty_ledger.store.views.ViewsBusy` (having applied what others recorded meanwhile)
+        :class:`~treaty_ledger.store.view_locks.RebuildInProgress` when another rebuild holds them, and
+        :class:`~treaty_ledger.store.view_locks.ViewsBusy` (having applied what others recorded meanwhile)
         when writes in progress do not end in time.
         """
         with self._lock, _collector_paused():
@@ -267,22 +293,29 @@ class LedgerProjection(Projection[LedgerView]):
             self._forget()
             raise
         self._tracked = items[-1][1].notification_id
-        self._trim()
 
     def _fold(self, items: Sequence[tuple[Any, Tracking]]) -> list[Registration | Change]:
-        """The treaties registered and the row changes of ``items`` (the projectors advance)."""
+        """The treaties registered and the row changes of ``items`` (the projectors advance).
+
+        The batch's own treaties are held here until it ends: the cache may let one go before
+        the batch is written, and reading it back from the views then would miss the batch's
+        events.
+        """
         batch: list[Registration | Change] = []
+        held: dict[Hashable, TreatyProjector] = {}
         for event, _ in items:
             if isinstance(event, Treaty.Registered):
                 projector, registration = TreatyProjector.registered(event)
-                self._keep(event.slug, projector)
-                self._slugs[event.originator_id] = event.slug
                 batch.append(registration)
             elif isinstance(event, Treaty.EventRecorded):
-                projector = self._projector(event.originator_id)
-                if event.sequence <= projector.last_sequence:
-                    continue
-                batch.append(projector.apply(event.to_record(projector.treaty)))
+                found = held.get(event.originator_id)
+                projector = self._projector(event.originator_id) if found is None else found
+                if event.sequence > projector.last_sequence:
+                    batch.append(projector.apply(event.to_record(projector.treaty)))
+            else:
+                continue
+            held[event.originator_id] = projector
+            self._projectors.put(event.originator_id, projector)  # now the most recently used
         return batch
 
     def _catch_up_pipelined(self, ledger: Ledger, *, batch_size: int, first_id: int,
@@ -320,7 +353,6 @@ class LedgerProjection(Projection[LedgerView]):
                     self._pending = writer.submit(self.view.write_prepared, rows, items[-1][1], previous)
                     pending_size = len(items)
                     previous = items[-1][1].notification_id
-                    self._trim()
                 written()
             except BaseException:
                 self._pending = None
@@ -336,33 +368,19 @@ class LedgerProjection(Projection[LedgerView]):
             pending.result()
 
     def _projector(self, originator_id: Hashable) -> TreatyProjector:
-        slug = self._slugs.get(originator_id)
-        if slug is not None and slug in self._projectors:
-            self._projectors.move_to_end(slug)
-            return self._projectors[slug]
+        """The projector of treaty ``originator_id``: from the cache, else read back from the views."""
+        try:
+            return self._projectors.get(originator_id)
+        except KeyError:
+            pass
         self._wait_for_write()  # the views must hold everything applied before reading a treaty back
         row = self.view.treaty_row(uuid=str(originator_id))
         if row is None:
             raise ViewsIncomplete(f"the views hold no treaty with aggregate id {originator_id}: rebuild them (treaty-ledger rebuild)")
-        projector = TreatyProjector(row.treaty, row.rules, self.view.records(row.treaty), self.view.current_rows(row.treaty))
-        self._slugs[originator_id] = row.treaty
-        self._keep(row.treaty, projector)
-        return projector
-
-    def _keep(self, slug: str, projector: TreatyProjector) -> None:
-        self._projectors[slug] = projector
-        self._projectors.move_to_end(slug)
-
-    def _trim(self) -> None:
-        """Forget the least recently used treaties (only between batches: a batch's own stay)."""
-        while len(self._projectors) > self.max_cached_treaties:
-            slug, _ = self._projectors.popitem(last=False)
-            for originator_id in [u for u, s in self._slugs.items() if s == slug]:
-                del self._slugs[originator_id]
+        return TreatyProjector(row.treaty, row.rules, self.view.records(row.treaty), self.view.current_rows(row.treaty))
 
     def _forget(self) -> None:
-        self._projectors.clear()
-        self._slugs.clear()
+        self._projectors = ProjectorCache(self._projectors.maxsize)
 
     def reset(self) -> None:
         """Forget everything held in memory (after the views were dropped)."""

@@ -38,12 +38,10 @@ from treaty_ledger.domain.errors import LedgerError
 from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.domain.treaty import Treaty
 from treaty_ledger.projections.projector import Change, Registration, TreatyProjector
-from treaty_ledger.store.views import (
-    BatchRows,
-    LedgerView,
-    PostgresLedgerView,
-    SQLiteLedgerView,
-)
+from treaty_ledger.store.postgres_views import PostgresLedgerView
+from treaty_ledger.store.sqlite_views import SQLiteLedgerView
+from treaty_ledger.store.view_rows import BatchRows
+from treaty_ledger.store.views import LedgerView
 
 __all__ = ["MIN_EVENTS", "RebuildFailed", "default_workers", "load_in_parallel", "shard_of"]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory
-from eventsourcing.utils import Environment
+from eventsourcing.utils import Environment, get_topic
 
 from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.domain.records import Record
@@ -21,8 +21,10 @@ from treaty_ledger.store.database import (
     repair_tracking_migration,
     startup_lock,
 )
+from treaty_ledger.store.postgres_views import PostgresLedgerView
 from treaty_ledger.store.projection import APPLICATION_NAME, LedgerProjection
-from treaty_ledger.store.views import LedgerView, PostgresLedgerView, SQLiteLedgerView
+from treaty_ledger.store.sqlite_views import SQLiteLedgerView
+from treaty_ledger.store.views import LedgerView
 
 __all__ = ["Services", "open_ledger", "open_services", "open_view"]
 
@@ -55,24 +57,33 @@ def open_ledger(database: str | DatabaseURL | None = None) -> Ledger:
     return ledger
 
 
+def _view_class(url: DatabaseURL) -> type[LedgerView]:
+    return PostgresLedgerView if url.is_postgres else SQLiteLedgerView
+
+
 def view_env(database: str | DatabaseURL | None) -> dict[str, str]:
     """The eventsourcing settings of the views (the same store as the events)."""
     url = _url(database)
     env = url.eventsourcing_env(views=True)
-    env["TRACKING_RECORDER_TOPIC"] = f"{LedgerView.__module__}:{(PostgresLedgerView if url.is_postgres else SQLiteLedgerView).__qualname__}"
+    env["TRACKING_RECORDER_TOPIC"] = get_topic(_view_class(url))
     return env
 
 
 def open_view(database: str | DatabaseURL | None = None) -> LedgerView:
-    """Open (and create if need be) the materialized views in ``database``."""
+    """Open (and create if need be) the materialized views in ``database``.
+
+    eventsourcing creates its tracking table; the views' own tables and indexes are created
+    next (:meth:`~treaty_ledger.store.views.LedgerView.create_views`). On PostgreSQL, processes
+    starting at once take turns.
+    """
     url = _url(database)
-    view_class: type[LedgerView] = PostgresLedgerView if url.is_postgres else SQLiteLedgerView
     with _lock(url) as conn:
         repair_tracking_migration(url, _TRACKING_TABLE[url.backend], conn)
         factory = InfrastructureFactory.construct(Environment(LedgerProjection.name, view_env(url)))
-        view = factory.tracking_recorder(view_class)
+        view = factory.tracking_recorder(_view_class(url))
         if not isinstance(view, LedgerView):  # pragma: no cover - wiring error
             raise TypeError(type(view).__name__)
+        view.create_views()
         if view.is_stale():
             # Views are derived data: tables laid out by an older version are dropped, and
             # the catch-up at start builds them again from the events.
@@ -116,7 +127,7 @@ class Services:
         by default one per core when the history is long). They are started with
         ``multiprocessing``'s ``spawn``, which imports the calling script again: a script
         calling this needs the usual ``if __name__ == "__main__":`` guard. Raises
-        :class:`~treaty_ledger.store.views.RebuildInProgress` when another process is rebuilding.
+        :class:`~treaty_ledger.store.view_locks.RebuildInProgress` when another process is rebuilding.
         """
         return self.projection.rebuild(self.ledger, workers=workers, progress=progress, indexing=indexing)
 

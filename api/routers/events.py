@@ -21,7 +21,7 @@ from treaty_ledger.api.schemas import (
 )
 from treaty_ledger.domain.errors import InvalidInput
 from treaty_ledger.domain.events import EVENT_TYPES
-from treaty_ledger.store.access import IdempotencyStore
+from treaty_ledger.store.idempotency import IdempotencyStore
 
 router = APIRouter(tags=["events"])
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from treaty_ledger.api.app import create_app
 from treaty_ledger.api.settings import Settings
 from treaty_ledger.bootstrap import Services, open_services
-from treaty_ledger.store.access import KeyStore
+from treaty_ledger.store.keys import KeyStore
 
 SOURCE = {"title": "Treaty on Open Skies", "url": "https://www.osce.org/library/14127"}
 TREATY = {"id": "open-skies", "title": "Treaty on Open Skies", "rules": {"withdrawal_notice": "P6M"}, "source": SOURCE}

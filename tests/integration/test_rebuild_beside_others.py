@@ -24,7 +24,7 @@ from treaty_ledger.bootstrap import Services, open_services, open_view
 from treaty_ledger.projections.replay import membership_by_replay
 from treaty_ledger.store.database import parse_database_url
 from treaty_ledger.store.projection import APPLICATION_NAME, LedgerProjection, ViewsMoved
-from treaty_ledger.store.views import RebuildInProgress, ViewsBusy
+from treaty_ledger.store.view_locks import RebuildInProgress, ViewsBusy
 
 READ_INDEXES = {"tl_records_id", "tl_records_state", "tl_intervals_known", "tl_intervals_now"}
 

@@ -1,14 +1,13 @@
-"""API keys and idempotent responses, kept in the ledger's database beside the views.
+"""API keys, kept in the ledger's database beside the views.
 
-Keys: only a SHA-256 hash of each secret is stored (secrets are 256-bit random tokens, so a
-plain hash is enough). A secret reads ``tl_<key id>_<token>``.
+Only a SHA-256 hash of each secret is stored (secrets are 256-bit random tokens, so a plain
+hash is enough). A secret reads ``tl_<key id>_<token>``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,7 @@ from treaty_ledger.domain.dates import utc_now
 from treaty_ledger.domain.errors import InvalidInput, LedgerError
 from treaty_ledger.store.views import LedgerView
 
-__all__ = ["ROLES", "ApiKey", "IdempotencyConflict", "IdempotencyStore", "KeyNotFound", "KeyStore"]
+__all__ = ["ROLES", "ApiKey", "KeyNotFound", "KeyStore"]
 
 ROLES = ("reader", "writer", "admin")
 """Roles in increasing power: a writer may also read, an admin may also write."""
@@ -26,10 +25,6 @@ ROLES = ("reader", "writer", "admin")
 
 class KeyNotFound(LedgerError):
     """No API key with that id (or name)."""
-
-
-class IdempotencyConflict(InvalidInput):
-    """An Idempotency-Key reused with another request body."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,35 +97,3 @@ class KeyStore:
         if row is None or not hmac.compare_digest(row["secret_hash"], _hash(secret)) or row["revoked_at"] is not None:
             return None
         return ApiKey(row["id"], row["name"], row["role"], _moment(row["created_at"]), None)  # type: ignore[arg-type]
-
-
-class IdempotencyStore:
-    """Responses remembered by Idempotency-Key, so a retried write records nothing new."""
-
-    def __init__(self, view: LedgerView) -> None:
-        self.view = view
-
-    @staticmethod
-    def request_hash(body: Any) -> str:
-        """A hash of a request body (canonical JSON)."""
-        return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
-
-    def lookup(self, key: str, scope: str, request_hash: str) -> tuple[int, Any] | None:
-        """The first response to this key and scope, or ``None``; another body is a conflict."""
-        with self.view.cursor(commit=False) as c:
-            c.execute(self.view.q("SELECT request_hash, status, response FROM {idempotency} WHERE key = ? AND scope = ?"), (key, scope))
-            row = c.fetchone()
-        if row is None:
-            return None
-        if row["request_hash"] != request_hash:
-            raise IdempotencyConflict("this Idempotency-Key was used with another request body", field="Idempotency-Key")
-        return int(row["status"]), json.loads(row["response"])
-
-    def remember(self, key: str, scope: str, request_hash: str, status: int, response: Any) -> None:
-        """Remember the response to a key (the first one wins if two race)."""
-        try:
-            with self.view.cursor(commit=True) as c:
-                c.execute(self.view.q("INSERT INTO {idempotency} VALUES (?, ?, ?, ?, ?, ?)"),
-                          (key, scope, request_hash, status, json.dumps(response), self.view.stamp(utc_now())))
-        except Exception:  # noqa: BLE001 - a concurrent retry stored it first; the lookup will find it
-            return

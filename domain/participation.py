@@ -1,0 +1,252 @@
+"""Participation in the fold: signatures, deposits, entry into force, succession, withdrawal, suspension, termination.
+
+Each ``on_<type>`` handler applies one participation event to the timeline, or raises
+:class:`~treaty_ledger.domain.errors.TimelineContradiction` naming the field and the reason.
+Joining and withdrawing that take effect later are scheduled and applied as the fold reaches
+their dates (:meth:`ParticipationFold.advance`).
+"""
+
+from __future__ import annotations
+
+import heapq
+from datetime import date
+
+from treaty_ledger.domain.effective import Effective
+from treaty_ledger.domain.fold_state import FoldState, Track
+from treaty_ledger.domain.states import is_historic
+from treaty_ledger.domain.timeline import Suspension
+
+__all__ = ["BOUND", "ParticipationFold"]
+
+BOUND = ("contracting", "party", "withdrawing")
+"""Statuses of a state that has deposited an instrument and not withdrawn."""
+
+
+class ParticipationFold(FoldState):
+    """The fold's handlers of participation events."""
+
+    def parties_count(self) -> int:
+        return sum(1 for t in self.tracks.values() if t.status in ("party", "withdrawing") and t.in_force_since is not None)
+
+    def check_minimum(self, on: date, cause: str) -> None:
+        minimum = self.rules.minimum_parties
+        if minimum is None or self.in_force_on is None or self.terminated_on is not None:
+            return
+        if self.parties_count() < minimum:
+            self.terminate(on, (cause,), derived=True)
+
+    def terminate(self, on: date, events: tuple[str, ...], *, derived: bool) -> None:
+        self.terminated_on = on
+        self.set_phase("terminated", on, events)
+        for track in self.tracks.values():
+            if track.status in BOUND:
+                track.events.extend(e for e in events if e not in track.events)
+                self.set_status(track, "terminated", on, {"derived": derived} if derived else {})
+                track.withdrawal_token += 1
+                track.joining_token += 1
+            if track.suspension and track.suspension.until is None:
+                track.suspension.until = on
+
+    def advance(self, until: date | None) -> None:
+        while self.pending and (until is None or self.pending[0][0] <= until):
+            on, _, kind, state, token, cause = heapq.heappop(self.pending)
+            track = self.tracks[state]
+            if kind == "joins" and token == track.joining_token and track.status == "contracting":
+                track.in_force_since = on
+                self.set_status(track, "party", on)
+            elif kind == "joins" and token == track.joining_token and track.status == "withdrawing":
+                track.in_force_since = on
+                self.set_status(track, "withdrawing", on, track.detail)
+            elif kind == "withdraws" and token == track.withdrawal_token and track.status == "withdrawing":
+                detail = {"notified_on": track.detail["notified_on"], "effective_on": on}
+                track.in_force_since = None
+                track.deposited_on = None
+                track.joining_token += 1
+                self.set_status(track, "withdrawn", on, detail)
+                if track.suspension and track.suspension.until is None:
+                    track.suspension.until = on
+                self.check_minimum(on, cause)
+
+    def check_not_terminated(self, event: Effective) -> None:
+        if self.terminated_on is not None and event.type not in ("statement",):
+            raise self.fail("date", f"the treaty terminated on {self.terminated_on}; no {event.type} can follow")
+
+    def on_adopted(self, event: Effective) -> None:
+        if self.adopted_on is not None:
+            raise self.fail("type", f"the treaty was already adopted on {self.adopted_on}")
+        self.adopted_on = event.date
+
+    def on_signed(self, event: Effective) -> None:
+        track = self.track(str(event.state))
+        if track.status == "signatory":
+            raise self.fail("state", f"{track.state} already signed on {track.signed_on}")
+        if track.status in BOUND:
+            raise self.fail("state", f"{track.state} is already bound (instrument deposited on {track.deposited_on}); it cannot sign again")
+        self.note(track, event)
+        track.signed_on = event.date
+        self.set_status(track, "signatory", event.date)
+
+    def on_ratified(self, event: Effective) -> None:
+        self.deposit(event, "ratify")
+
+    def on_acceded(self, event: Effective) -> None:
+        self.deposit(event, "accede")
+
+    def deposit(self, event: Effective, verb: str) -> None:
+        track = self.track(str(event.state))
+        if track.status in BOUND:
+            raise self.fail(
+                "state",
+                f"{track.state} already deposited an instrument on {track.deposited_on} and is {track.status}; it cannot {verb} again",
+            )
+        self.note(track, event)
+        track.deposited_on = event.date
+        self.join(track, event.date, event.id)
+
+    def join(self, track: Track, on: date, cause: str, joining_on: date | None = None) -> None:
+        """Bind ``track`` from ``on``: a party now if the treaty is in force, later if a delay applies."""
+        track.joining_token += 1
+        if self.in_force_on is None:
+            track.in_force_since = None
+            self.set_status(track, "contracting", on)
+            return
+        starts = joining_on
+        if starts is None:
+            starts = self.rules.late_joiner_delay.after(on) if self.rules.late_joiner_delay else on
+        if starts <= on:
+            track.in_force_since = on
+            self.set_status(track, "party", on)
+            return
+        track.in_force_since = None
+        track.joining_on = starts
+        self.set_status(track, "contracting", on, {"party_from": starts})
+        self.schedule(starts, "joins", track.state, track.joining_token, cause)
+
+    def on_succeeded(self, event: Effective) -> None:
+        predecessor = self.track(str(event.fields["predecessor"]))
+        successor = self.track(str(event.state))
+        if successor.status in BOUND:
+            raise self.fail("state", f"{successor.state} is already bound (instrument deposited on {successor.deposited_on})")
+        if predecessor.status != "none":
+            standing: tuple[str, date | None, date | None, date | None] = (
+                predecessor.status,
+                predecessor.signed_on,
+                predecessor.deposited_on,
+                predecessor.joining_on if predecessor.status == "contracting" else None,
+            )
+        elif predecessor.dissolved is not None and predecessor.dissolved[0] <= event.date:
+            standing = predecessor.dissolved[1:]
+        else:
+            raise self.fail("predecessor", f"{predecessor.state} had no standing under the treaty on {event.date}")
+        status, signed_on, _deposited_on, joining_on = standing
+        if status in ("withdrawn", "terminated"):
+            raise self.fail("predecessor", f"{predecessor.state} had {status} by {event.date}: there is no standing to succeed to")
+        self.note(successor, event)
+        successor.signed_on = signed_on
+        successor.predecessor = predecessor.state
+        if status == "signatory":
+            self.set_status(successor, "signatory", event.date)
+        else:
+            successor.deposited_on = event.date
+            self.join(successor, event.date, event.id, joining_on=joining_on or event.date)
+        if is_historic(predecessor.state) and predecessor.status != "none":
+            predecessor.dissolved = (event.date, *standing)
+            self.note(predecessor, event)
+            predecessor.joining_token += 1
+            predecessor.withdrawal_token += 1
+            predecessor.in_force_since = None
+            self.set_status(predecessor, "none", event.date, {"succeeded_by": [successor.state]})
+        elif is_historic(predecessor.state):
+            self.note(predecessor, event)
+            segment = self.timeline.segments[predecessor.state][-1]
+            segment.detail.setdefault("succeeded_by", []).append(successor.state)
+            segment.events = tuple(predecessor.events)
+
+    def on_entered_into_force(self, event: Effective) -> None:
+        if self.in_force_on is not None:
+            raise self.fail("type", f"the treaty already entered into force on {self.in_force_on}")
+        self.in_force_on = event.date
+        self.set_phase("in_force", event.date, event.event_ids)
+        for track in self.tracks.values():
+            if track.status == "contracting":
+                self.note(track, event)
+                track.in_force_since = event.date
+                track.joining_token += 1
+                self.set_status(track, "party", event.date)
+            elif track.status == "withdrawing" and track.in_force_since is None:
+                self.note(track, event)
+                track.in_force_since = event.date
+                self.set_status(track, "withdrawing", event.date, track.detail)
+        self.check_minimum(event.date, event.id)
+
+    def on_withdrawal_announced(self, event: Effective) -> None:
+        track = self.track(str(event.state))
+        if track.status not in ("signatory", *BOUND):
+            raise self.fail("state", f"{track.state} is not a signatory or party on {event.date} (status: {track.status})")
+        self.note(track, event)
+        self.timeline.segments[track.state][-1].events = tuple(track.events)
+
+    def on_withdrawal_notified(self, event: Effective) -> None:
+        track = self.track(str(event.state))
+        if track.status == "withdrawing":
+            raise self.fail(
+                "state",
+                f"{track.state} already gave notice on {track.detail['notified_on']}, effective {track.detail['effective_on']}",
+            )
+        if track.status == "withdrawn":
+            raise self.fail("state", f"{track.state} already withdrew on {track.detail['effective_on']} and has not joined again")
+        if track.status not in BOUND:
+            raise self.fail("state", f"{track.state} never joined this treaty: it has deposited no instrument by {event.date}")
+        earliest_rule = self.rules.earliest_withdrawal_notice
+        if earliest_rule is not None:
+            if track.in_force_since is None:
+                raise self.fail("date", f"the treaty is not yet in force for {track.state}, so it cannot give notice under the earliest-notice rule ({earliest_rule})")
+            earliest = earliest_rule.after(track.in_force_since)
+            if event.date < earliest:
+                raise self.fail(
+                    "date",
+                    f"notice may be given from {earliest} ({earliest_rule} after the treaty entered into force for {track.state} on {track.in_force_since})",
+                )
+        takes_effect = self.rules.withdrawal_notice.after(event.date) if self.rules.withdrawal_notice else event.date
+        named = event.fields.get("effective_on")
+        if isinstance(named, date):
+            if named < takes_effect:
+                raise self.fail("effective_on", f"{named} is before the notice period ends on {takes_effect}")
+            takes_effect = named
+        self.note(track, event)
+        track.withdrawal_token += 1
+        self.set_status(track, "withdrawing", event.date, {"notified_on": event.date, "effective_on": takes_effect})
+        self.schedule(takes_effect, "withdraws", track.state, track.withdrawal_token, event.id)
+        if takes_effect <= event.date:
+            self.advance(event.date)
+
+    def on_withdrawal_rescinded(self, event: Effective) -> None:
+        track = self.track(str(event.state))
+        if track.status == "withdrawn":
+            raise self.fail("state", f"{track.state}'s withdrawal already took effect on {track.detail['effective_on']}; it can no longer be rescinded")
+        if track.status != "withdrawing":
+            raise self.fail("state", f"{track.state} has no withdrawal notice pending on {event.date}")
+        self.note(track, event)
+        track.withdrawal_token += 1
+        self.set_status(track, "party" if track.in_force_since else "contracting", event.date)
+
+    def on_implementation_suspended(self, event: Effective) -> None:
+        track = self.track(str(event.state))
+        if track.status not in ("party", "withdrawing"):
+            raise self.fail("state", f"{track.state} is not a party on {event.date} (status: {track.status}); it has nothing to suspend")
+        if track.suspension is not None and track.suspension.until is None:
+            raise self.fail("state", f"{track.state} already suspended implementation on {track.suspension.since}")
+        self.note(track, event)
+        track.suspension = Suspension(event.id, track.state, list(event.fields.get("towards", [])), event.date, None, list(event.event_ids))
+        self.timeline.suspensions.append(track.suspension)
+
+    def on_implementation_resumed(self, event: Effective) -> None:
+        track = self.track(str(event.state))
+        if track.suspension is None or track.suspension.until is not None:
+            raise self.fail("state", f"{track.state} has no suspension of implementation in force on {event.date}")
+        self.note(track, event)
+        track.suspension.until = event.date
+        track.suspension.events.extend(event.event_ids)
+
+    def on_terminated(self, event: Effective) -> None:
+        self.terminate(event.date, event.event_ids, derived=False)
