@@ -15,7 +15,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.e2e.server import create_key, start_server
+from tests.command_line import create_key
+from tests.e2e.server import start_server
 from tests.scenario import SOURCE
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
