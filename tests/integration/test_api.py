@@ -11,16 +11,12 @@ import itertools
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from uuid import uuid4
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from psycopg import sql
 
 from tests.command_line import create_key, run_cli
-from tests.conftest import postgres_base_url, require_postgres
 from tests.scenario import SOURCE
 from treaty_ledger.api.app import create_app
 from treaty_ledger.api.settings import Settings
@@ -79,22 +75,9 @@ class Api:
 
 
 @pytest.fixture(scope="module")
-def module_postgres_url() -> Iterator[str]:
-    """A PostgreSQL URL whose schema is this module's own, dropped afterwards."""
-    require_postgres()
-    schema = f"test_{uuid4().hex[:12]}"
-    yield f"{postgres_base_url()}?schema={schema}"
-    with psycopg.connect(postgres_base_url(), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(module_database_url: str) -> Iterator[Served]:
     """One app per store for this module, with a writer key and a reader key."""
-    if request.param == "postgres":
-        database = str(request.getfixturevalue("module_postgres_url"))
-    else:
-        database = f"sqlite:///{tmp_path_factory.mktemp('api') / 'ledger.db'}"
+    database = module_database_url
     services = open_services(database)
     keys = KeyStore(services.view)
     (_, writer_key), (_, reader_key) = keys.create("test writer", "writer"), keys.create("test reader", "reader")
