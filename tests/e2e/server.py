@@ -10,24 +10,15 @@ from dataclasses import dataclass
 
 import httpx
 
+from tests.command_line import create_key
+
+__all__ = ["Server", "create_key", "free_port", "start_server"]
+
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def cli(*args: str, database: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``treaty-ledger ARGS`` against ``database`` and return what it did."""
-    return subprocess.run([sys.executable, "-m", "treaty_ledger.cli", *args, "--database", database], capture_output=True, text=True, timeout=300, check=False, env=env)
-
-
-def create_key(database: str, name: str, role: str) -> str:
-    result = cli("keys", "create", "--name", name, "--role", role, database=database)
-    assert result.returncode == 0, result.stderr
-    secret = result.stdout.strip()
-    assert secret.startswith("tl_") and "\n" not in secret
-    return secret
 
 
 @dataclass

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from tests.command_line import run_cli
 from treaty_ledger.bootstrap import Services, open_services
 from treaty_ledger.store.datasets import DatasetError, export_lines, import_file
 
@@ -19,9 +18,10 @@ CHECKED_DATES = ("1992-03-24", "2001-12-31", "2002-01-01", "2003-02-10", "2005-0
                  "2020-11-22", "2021-06-18", "2021-12-18", "2024-01-01")
 
 
-@pytest.fixture
-def open_skies(database_url: str) -> Iterator[Services]:
-    services = open_services(database_url)
+@pytest.fixture(scope="module")
+def open_skies(module_database_url: str) -> Iterator[Services]:
+    """The dataset imported once per store for the module (the tests using it record nothing)."""
+    services = open_services(module_database_url)
     report = import_file(services.ledger, DATASET)
     assert (report.registered, report.recorded) == (True, 97)
     services.read.refresh()
@@ -156,9 +156,8 @@ class TestBadFiles:
     date: 2022-01-01
     source: {title: "An invented note"}
 """)
-        result = subprocess.run([sys.executable, "-m", "treaty_ledger.cli", "import", str(bad), "--database", sqlite_url],
-                                capture_output=True, text=True, timeout=120, check=False)
-        assert result.returncode == 2
+        result = run_cli("import", str(bad), database=sqlite_url)
+        assert result.exit_code == 2
         assert "events[97] (kgz-withdraws).state" in result.stderr and "never joined" in result.stderr
         assert "nothing was recorded" in result.stderr
         services = open_services(sqlite_url)

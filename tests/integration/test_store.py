@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
+from click.testing import Result
 
+from tests.command_line import run_cli
 from tests.integration.helpers import drop_immutability, execute
 from tests.scenario import SOURCE, event, in_force, notified, ratified, signed
 from treaty_ledger.api.schemas import VerifyPublic
@@ -26,10 +26,8 @@ def open_skies(url: str) -> Ledger:
     return ledger
 
 
-def verify_cli(url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "treaty_ledger.cli", "verify", "--database", url], capture_output=True, text=True, timeout=120, check=False
-    )
+def verify_cli(url: str) -> Result:
+    return run_cli("verify", database=url)
 
 
 class TestPersistence:
@@ -87,7 +85,7 @@ class TestTamperEvidence:
     def test_an_untouched_ledger_verifies(self, database_url: str) -> None:
         open_skies(database_url)
         result = verify_cli(database_url)
-        assert result.returncode == 0, result.stderr
+        assert result.exit_code == 0, result.stderr
         assert "6 events checked" in result.stdout
 
     def test_changing_one_stored_events_bytes_is_found_and_named(self, database_url: str) -> None:
@@ -99,7 +97,7 @@ class TestTamperEvidence:
         assert forged != bytes(state)
         execute(database_url, "UPDATE {events} SET state = ? WHERE originator_version = 4", (forged,))
         result = verify_cli(database_url)
-        assert result.returncode == 1
+        assert result.exit_code == 1
         assert target.id in result.stderr and "sequence 3" in result.stderr
         assert "does not match its hash" in result.stderr
 
@@ -124,11 +122,8 @@ class TestTamperEvidence:
 
     def test_verify_json_report(self, database_url: str) -> None:
         open_skies(database_url)
-        result = subprocess.run(
-            [sys.executable, "-m", "treaty_ledger.cli", "verify", "open-skies", "--json", "--database", database_url],
-            capture_output=True, text=True, timeout=120, check=False,
-        )
-        assert result.returncode == 0, result.stderr
+        result = run_cli("verify", "open-skies", "--json", database=database_url)
+        assert result.exit_code == 0, result.stderr
         body = json.loads(result.stdout)
         assert body["ok"] is True and body["events_checked"] == 6 and len(body["head"]) == 64
         assert set(body) == set(VerifyPublic.model_fields)  # the same JSON as the API's

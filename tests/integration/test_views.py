@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.command_line import run_cli
 from tests.integration.helpers import execute
 from tests.scenario import SOURCE, acceded, event, in_force, notified, ratified, signed
 from treaty_ledger.bootstrap import Services, open_ledger, open_services
@@ -109,8 +110,12 @@ class TestReadAfterWrite:
 
 
 def rebuild(database_url: str, *options: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "treaty_ledger.cli", "rebuild", "--database", database_url, *options],
-                          capture_output=True, text=True, timeout=120, check=False)
+    """``treaty-ledger rebuild``, run in process unless it spawns worker processes (they import the program again)."""
+    args = ["rebuild", "--database", database_url, *options]
+    if "--workers" in options:
+        return subprocess.run([sys.executable, "-m", "treaty_ledger.cli", *args], capture_output=True, text=True, timeout=120, check=False)
+    result = run_cli(*args[:1], *options, database=database_url)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
 class TestCommandLine:
@@ -131,9 +136,8 @@ class TestCommandLine:
         open_skies(services)
 
         def state(code: str) -> str:
-            result = subprocess.run([sys.executable, "-m", "treaty_ledger.cli", "state", "open-skies", code, "--as-of", "2020-06-01",
-                                     "--database", database_url], capture_output=True, text=True, timeout=120, check=False)
-            assert result.returncode == 0, result.stderr
+            result = run_cli("state", "open-skies", code, "--as-of", "2020-06-01", database=database_url)
+            assert result.exit_code == 0, result.stderr
             return " ".join(result.stdout.split())
 
         assert "withdrawing since 2020-05-22, effective 2020-11-22" in state("USA")
