@@ -21,7 +21,7 @@ from tests.scenario import SOURCE
 from treaty_ledger.api.app import create_app
 from treaty_ledger.api.settings import Settings
 from treaty_ledger.bootstrap import Services, open_services
-from treaty_ledger.store.access import KeyStore
+from treaty_ledger.store.keys import KeyStore
 
 OPEN_SKIES = {"id": "open-skies", "title": "Treaty on Open Skies", "depositaries": ["CAN", "HUN"],
               "rules": {"withdrawal_notice": "P6M", "late_joiner_delay": "P60D", "earliest_withdrawal_notice": None, "minimum_parties": None},
