@@ -143,7 +143,7 @@ class TestVerifyOnStoredEventsWithForeignFields:
         assert report.first_bad["reason"] == "its stored fields are not those of a recorded event: missing 'event_type'; unexpected 'kind'"
         assert open_ledger(database_url).verify("open-skies").first_bad == report.first_bad
         result = verify_cli(database_url)
-        assert result.returncode == 1
+        assert result.exit_code == 1
         assert "Traceback" not in result.stderr
         assert f"treaty open-skies, event {target.id} (sequence 3)" in result.stderr and "missing 'event_type'" in result.stderr
 
@@ -159,5 +159,5 @@ class TestVerifyOnStoredEventsWithForeignFields:
         open_skies(database_url)
         tamper(database_url, 1, b'"slug"', b'"name"')
         result = verify_cli(database_url)
-        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert result.exit_code == 1 and "Traceback" not in result.stderr
         assert "(sequence 0)" in result.stderr and "missing 'slug'; unexpected 'name'" in result.stderr
