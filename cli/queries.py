@@ -45,13 +45,14 @@ def _moment(value: str | None) -> datetime | None:
     return parse_timestamp(value, field="known_at") if value else None
 
 
-AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Effective date YYYY-MM-DD (default: today).")]
-KnownAtOption = Annotated[str | None, typer.Option("--known-at", help="Answer as the ledger knew it at this ISO 8601 time.")]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="Effective date YYYY-MM-DD (default: today).")]
+KnownAtOption = Annotated[str | None, typer.Option("--known-at", metavar="TIME", help="Answer as the ledger knew it at this ISO 8601 time.")]
+TreatyArgument = Annotated[str, typer.Argument(metavar="TREATY", help="The treaty id, e.g. open-skies.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON the API returns.")]
 
 
 @app.command()
-def membership(treaty: str, as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
+def membership(treaty: TreatyArgument, as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
                database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """Who is a party, signatory, contracting, withdrawing or withdrawn on a date."""
     answer = _query(database, as_json, lambda s: s.read.membership_as_of(treaty, _day(as_of), _moment(known_at)))
@@ -76,7 +77,7 @@ def membership(treaty: str, as_of: AsOfOption = None, known_at: KnownAtOption = 
 
 
 @app.command()
-def state(treaty: str, code: Annotated[str, typer.Argument(metavar="STATE", help="A state code or English name.")],
+def state(treaty: TreatyArgument, code: Annotated[str, typer.Argument(metavar="STATE", help="A state code or English name.")],
           as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
           database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """One state's status on a date, and the events behind it."""
@@ -91,7 +92,7 @@ def state(treaty: str, code: Annotated[str, typer.Argument(metavar="STATE", help
 
 
 @app.command()
-def compliance(treaty: str, as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
+def compliance(treaty: TreatyArgument, as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
                database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """Restrictions in force, allegations and their standing, denied flights on a date."""
     answer = _query(database, as_json, lambda s: s.read.compliance_as_of(treaty, _day(as_of), _moment(known_at)))
@@ -115,8 +116,8 @@ def compliance(treaty: str, as_of: AsOfOption = None, known_at: KnownAtOption = 
 
 
 @app.command()
-def changes(treaty: str, from_: Annotated[str, typer.Option("--from", help="Start date (exclusive).")],
-            to: Annotated[str, typer.Option("--to", help="End date (inclusive).")], known_at: KnownAtOption = None,
+def changes(treaty: TreatyArgument, from_: Annotated[str, typer.Option("--from", metavar="DATE", help="Start date (exclusive).")],
+            to: Annotated[str, typer.Option("--to", metavar="DATE", help="End date (inclusive).")], known_at: KnownAtOption = None,
             as_json: JsonOption = False, database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """What changed between two dates, and the events behind it."""
     answer = _query(database, as_json, lambda s: s.read.changes_between(treaty, _day(from_, "from"), _day(to, "to"), _moment(known_at)))
@@ -131,9 +132,9 @@ def changes(treaty: str, from_: Annotated[str, typer.Option("--from", help="Star
 
 
 @app.command()
-def events(treaty: str, state: Annotated[str | None, typer.Option(help="Only this state's events.")] = None,
-           type_: Annotated[list[str] | None, typer.Option("--type", help="Only these event types (repeatable).")] = None,
-           known_at: KnownAtOption = None, limit: Annotated[int, typer.Option(min=1)] = 1000,
+def events(treaty: TreatyArgument, state: Annotated[str | None, typer.Option(metavar="STATE", help="Only this state's events (a code or English name).")] = None,
+           type_: Annotated[list[str] | None, typer.Option("--type", metavar="TYPE", help="Only these event types (repeatable).")] = None,
+           known_at: KnownAtOption = None, limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many events.")] = 1000,
            as_json: JsonOption = False, database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """The audit history in recorded order."""
     answer = _query(database, as_json, lambda s: {"treaty": treaty, "events": [r.to_json() for r in s.read.events(

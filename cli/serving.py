@@ -22,12 +22,15 @@ from treaty_ledger.cli.base import (
 from treaty_ledger.store.database import DEFAULT_DATABASE, parse_database_url
 from treaty_ledger.store.datasets import import_file
 
+HostOption = Annotated[str, typer.Option(metavar="HOST", help="Interface to listen on.")]
+PortOption = Annotated[int, typer.Option(min=1, max=65535, metavar="PORT", help="Port to listen on.")]
+
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes (use PostgreSQL for more than one).")] = 1,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    workers: Annotated[int, typer.Option(min=1, metavar="N", help="Worker processes (use PostgreSQL for more than one).")] = 1,
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
     """Serve the HTTP API (docs at /docs) on uvicorn."""
@@ -50,8 +53,8 @@ def _dataset(name: str) -> Path:
 
 @app.command()
 def demo(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
     """The main job: the Open Skies Treaty in a local store, served on http://127.0.0.1:8000."""

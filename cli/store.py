@@ -90,7 +90,7 @@ def verify(
 def rebuild(
     database: DatabaseOption = DEFAULT_DATABASE,
     workers: Annotated[int | None, typer.Option(
-        min=0, max=64, show_default="one per core (up to 8) from 50,000 events, else 0",
+        min=0, max=64, metavar="N", show_default="one per core (up to 8) from 50,000 events, else 0",
         help="Processes that fold shards of the treaties while this one writes (0: this process alone).",
     )] = None,
 ) -> None:
@@ -107,7 +107,7 @@ def rebuild(
 @app.command()
 def project(
     database: DatabaseOption = DEFAULT_DATABASE,
-    poll_interval: Annotated[float, typer.Option(help="On SQLite (no subscriptions), seconds between polls.")] = 1.0,
+    poll_interval: Annotated[float, typer.Option(metavar="SECONDS", help="On SQLite (no subscriptions), seconds between polls.")] = 1.0,
 ) -> None:
     """Keep the materialized views up to date, until interrupted (the projection worker).
 
@@ -157,8 +157,8 @@ def _follow_with_runner(services: Services, url: DatabaseURL) -> None:
 @app.command()
 def replay(
     treaty: Annotated[str, typer.Argument(help="The treaty id, e.g. open-skies.")],
-    as_of: Annotated[str, typer.Option("--as-of", help="Effective date YYYY-MM-DD (default: today).")] = "",
-    known_at: Annotated[str | None, typer.Option("--known-at", help="Answer as the ledger knew it at this ISO 8601 time.")] = None,
+    as_of: Annotated[str, typer.Option("--as-of", metavar="DATE", help="Effective date YYYY-MM-DD (default: today).")] = "",
+    known_at: Annotated[str | None, typer.Option("--known-at", metavar="TIME", help="Answer as the ledger knew it at this ISO 8601 time.")] = None,
     what: Annotated[str, typer.Option(help="membership, compliance, or a state code for one state.")] = "membership",
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
@@ -197,7 +197,7 @@ def import_(
 @app.command()
 def export(
     treaty: Annotated[str, typer.Argument(help="The treaty id.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: standard output).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to this file (default: standard output).")] = None,
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
     """Export a treaty's full history as JSON Lines, with recorded times, sequences and hashes."""
