@@ -25,16 +25,27 @@ from treaty_ledger.domain.states import state_name
 from treaty_ledger.store.database import DEFAULT_DATABASE
 
 
-def _query(database: str, as_json: bool, ask: Callable[[Services], dict[str, Any]]) -> dict[str, Any] | None:
-    """The answer ``ask`` gives on fresh views; with ``as_json``, print it as the API returns it (and give ``None``)."""
+def _query(database: str, as_json: bool, ask: Callable[[Services], dict[str, Any]],
+           also: Callable[[Services], dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """The answer ``ask`` gives on fresh views; with ``as_json``, print it as the API returns it (and give ``None``).
+
+    ``also`` adds what only the table shows (it is not part of the API's answer, so not of ``--json``).
+    """
     services = open_services_or_exit(database)
     with closing(services), exit_on_ledger_error():
         services.read.refresh()
         answer = ask(services)
-    if as_json:
-        console.print_json(json.dumps(answer))
-        return None
-    return answer
+        if as_json:
+            console.print_json(json.dumps(answer))
+            return None
+        return {**answer, **also(services)} if also else answer
+
+
+def _suspension(item: dict[str, Any]) -> str:
+    """A suspension of implementation in words: towards whom, since when, until when where known."""
+    towards = ", ".join(item["towards"]) or "all States Parties"
+    until = f" until {item['until']}" if item.get("until") else ""
+    return f"{item['state']} ({state_name(item['state'])}) suspends implementation towards {towards} since {item['since']}{until}"
 
 
 def _day(value: str | None, field: str = "as_of") -> date:
@@ -55,23 +66,29 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON the API
 def membership(treaty: TreatyArgument, as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
                database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """Who is a party, signatory, contracting, withdrawing or withdrawn on a date."""
-    answer = _query(database, as_json, lambda s: s.read.membership_as_of(treaty, _day(as_of), _moment(known_at)))
+    answer = _query(database, as_json, lambda s: s.read.membership_as_of(treaty, _day(as_of), _moment(known_at)),
+                    also=lambda s: {"status_since": s.read.status_since(treaty, _day(as_of), _moment(known_at))})
     if answer is None:
         return
     status = "in force" if answer["in_force"] else answer["phase"].replace("_", " ")
     console.print(f"[bold]{answer['treaty']}[/bold] as of {answer['as_of']}: {status}, {len(answer['parties'])} States Parties")
     table = Table("state", "name", "status", "since / notice", "effective")
     standing = {w["state"]: w for w in answer["withdrawing"]}
+    suspending = {s["state"] for s in answer["suspended"]}
     for code in answer["parties"]:
         w = standing.get(code)
-        table.add_row(code, state_name(code), "withdrawing" if w else "party", w["notified_on"] if w else "", w["effective_on"] if w else "")
+        status = ("withdrawing" if w else "party") + (", suspending" if code in suspending else "")
+        since = w["notified_on"] if w else answer["status_since"].get(code, "")
+        table.add_row(code, state_name(code), status, since, w["effective_on"] if w else "")
     for item in answer["contracting"]:
         table.add_row(item["state"], state_name(item["state"]), "contracting", item["deposited_on"], item.get("party_from") or "")
     for code in answer["signatories"]:
-        table.add_row(code, state_name(code), "signatory", "", "")
+        table.add_row(code, state_name(code), "signatory", answer["status_since"].get(code, ""), "")
     for item in answer["withdrawn"]:
         table.add_row(item["state"], state_name(item["state"]), "withdrawn", item["notified_on"], item["effective_on"])
     console.print(table)
+    for item in answer["suspended"]:
+        console.print(_suspension(item))
     count = len(answer["events"])
     console.print(f"rests on {count} event{'' if count == 1 else 's'} (--json lists their ids)")
 
@@ -81,13 +98,17 @@ def state(treaty: TreatyArgument, code: Annotated[str, typer.Argument(metavar="S
           as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
           database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """One state's status on a date, and the events behind it."""
-    answer = _query(database, as_json, lambda s: s.read.state_as_of(treaty, code, _day(as_of), _moment(known_at)))
+    answer = _query(database, as_json, lambda s: s.read.state_as_of(treaty, code, _day(as_of), _moment(known_at)),
+                    also=lambda s: {"suspensions": s.read.membership_as_of(treaty, _day(as_of), _moment(known_at))["suspended"]})
     if answer is None:
         return
     console.print(f"{answer['state']} ({state_name(answer['state'])}) in {answer['treaty']} as of {answer['as_of']}: "
                   f"[bold]{answer['status']}[/bold]"
                   + (f" since {answer['since']}" if answer.get("since") else "")
                   + (f", effective {answer['effective_on']}" if answer.get("effective_on") else ""))
+    for item in answer["suspensions"]:
+        if item["state"] == answer["state"]:
+            console.print(_suspension(item))
     console.print(f"events: {', '.join(answer['events'])}")
 
 
@@ -106,6 +127,10 @@ def compliance(treaty: TreatyArgument, as_of: AsOfOption = None, known_at: Known
     table = Table("made", "accuser", "accused", "standing", "subject", title="allegations")
     for a in answer["allegations"]:
         table.add_row(a["made_on"], a["accuser"], a["accused"], a["standing"], a["subject"])
+    console.print(table)
+    table = Table("by", "name", "towards", "since", "until", title="suspensions of implementation")
+    for s in answer["suspensions"]:
+        table.add_row(s["state"], state_name(s["state"]), ", ".join(s["towards"]) or "all", s["since"], s.get("until") or "")
     console.print(table)
     table = Table("denied", "host", "observers", "offered", "refused by", "reason", title="denied flights")
     for f in answer["denied_flights"]:

@@ -91,6 +91,11 @@ class ReadModel:
         row = self.treaty(treaty)
         return membership_answer(row.treaty, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, _MEMBERSHIP))
 
+    def status_since(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, str]:
+        """When each state's status on ``as_of`` began (for a party: the date it became one), by state code."""
+        row = self.treaty(treaty)
+        return {r.key: r.doc["since"] for r in self.view.rows_on(row.treaty, as_of, known_at, ("status",)) if r.doc.get("since")}
+
     def state_as_of(self, treaty: str, state: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
         """One state's status on ``as_of``, since when, and the events behind it."""
         row = self.treaty(treaty)
