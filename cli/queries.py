@@ -161,14 +161,35 @@ def events(treaty: TreatyArgument, state: Annotated[str | None, typer.Option(met
            type_: Annotated[list[str] | None, typer.Option("--type", metavar="TYPE", help="Only these event types (repeatable).")] = None,
            known_at: KnownAtOption = None, limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many events.")] = 1000,
            as_json: JsonOption = False, database: DatabaseOption = DEFAULT_DATABASE) -> None:
-    """The audit history in recorded order."""
-    answer = _query(database, as_json, lambda s: {"treaty": treaty, "events": [r.to_json() for r in s.read.events(
-        treaty, state=state, types=type_, known_at=_moment(known_at), limit=limit).events]})
+    """The audit history in recorded order; each event says what retracts or corrects it, and what it retracts or corrects."""
+    answer = _query(database, as_json, lambda s: _event_page(s, treaty, state, type_, _moment(known_at), limit))
     if answer is None:
         return
-    table = Table("seq", "date", "type", "state", "source", "id")
+    table = Table("seq", "date", "type", "state", "source", "id", "note")
     for e in answer["events"]:
         source = e["source"].get("title") or e["source"].get("url") or ""
-        table.add_row(str(e["sequence"]), e.get("date") or "", e["type"], e.get("state") or "", source[:50], e["id"])
+        table.add_row(str(e["sequence"]), e.get("date") or "", e["type"], e.get("state") or "", source[:50], e["id"], _audit_note(e))
     console.print(table)
+    if answer["next_cursor"]:
+        console.print(f"the first {limit} events; raise --limit for more")
 
+
+def _event_page(services: Services, treaty: str, state: str | None, types: list[str] | None, known_at: datetime | None,
+                limit: int) -> dict[str, Any]:
+    """The first page of the audit list, as ``GET /v1/treaties/{treaty}/events`` answers it."""
+    page = services.read.events(treaty, state=state, types=types, known_at=known_at, limit=limit)
+    return {"treaty": treaty, "events": page.listed(), "next_cursor": page.next_cursor}
+
+
+def _audit_note(event: dict[str, Any]) -> str:
+    """What an event of the audit list retracts or corrects, and what retracts or corrects it (ids shortened to 8 characters)."""
+    notes = []
+    if event.get("retracts"):
+        notes.append(f"retracts {event['retracts'][:8]}")
+    if event.get("corrects"):
+        notes.append(f"corrects {event['corrects'][:8]}")
+    if event["retracted_by"]:
+        notes.append(f"retracted by {event['retracted_by'][:8]}")
+    if event["corrected_by"]:
+        notes.append(f"corrected by {', '.join(c[:8] for c in event['corrected_by'])}")
+    return "; ".join(notes)
