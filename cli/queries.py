@@ -20,7 +20,7 @@ from treaty_ledger.cli.base import (
     exit_on_ledger_error,
     open_services_or_exit,
 )
-from treaty_ledger.domain.dates import parse_date, parse_timestamp
+from treaty_ledger.domain.dates import parse_date, parse_timestamp, today
 from treaty_ledger.domain.states import state_name
 from treaty_ledger.store.database import DEFAULT_DATABASE
 
@@ -49,14 +49,14 @@ def _suspension(item: dict[str, Any]) -> str:
 
 
 def _day(value: str | None, field: str = "as_of") -> date:
-    return parse_date(value, field=field) if value else date.today()
+    return parse_date(value, field=field) if value else today()
 
 
 def _moment(value: str | None) -> datetime | None:
     return parse_timestamp(value, field="known_at") if value else None
 
 
-AsOfOption = Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="Effective date YYYY-MM-DD (default: today).")]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="Effective date YYYY-MM-DD (default: today, in UTC).")]
 KnownAtOption = Annotated[str | None, typer.Option("--known-at", metavar="TIME", help="Answer as the ledger knew it at this ISO 8601 time.")]
 TreatyArgument = Annotated[str, typer.Argument(metavar="TREATY", help="The treaty id, e.g. open-skies.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON the API returns.")]

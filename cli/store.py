@@ -7,7 +7,6 @@ import json
 import sys
 import time
 from contextlib import closing
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,9 +16,11 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    Task,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 from treaty_ledger.bootstrap import Services, view_env
 from treaty_ledger.cli.base import (
@@ -32,7 +33,7 @@ from treaty_ledger.cli.base import (
     open_ledger_or_exit,
     open_services_or_exit,
 )
-from treaty_ledger.domain.dates import parse_date, parse_timestamp
+from treaty_ledger.domain.dates import parse_date, parse_timestamp, today
 from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.domain.states import normalise_state
 from treaty_ledger.projections.replay import (
@@ -157,7 +158,7 @@ def _follow_with_runner(services: Services, url: DatabaseURL) -> None:
 @app.command()
 def replay(
     treaty: Annotated[str, typer.Argument(help="The treaty id, e.g. open-skies.")],
-    as_of: Annotated[str, typer.Option("--as-of", metavar="DATE", help="Effective date YYYY-MM-DD (default: today).")] = "",
+    as_of: Annotated[str, typer.Option("--as-of", metavar="DATE", help="Effective date YYYY-MM-DD (default: today, in UTC).")] = "",
     known_at: Annotated[str | None, typer.Option("--known-at", metavar="TIME", help="Answer as the ledger knew it at this ISO 8601 time.")] = None,
     what: Annotated[str, typer.Option(help="membership, compliance, or a state code for one state.")] = "membership",
     database: DatabaseOption = DEFAULT_DATABASE,
@@ -165,7 +166,7 @@ def replay(
     """Answer by folding the recorded events afresh (no views): the reference answer, as JSON."""
     ledger = open_ledger_or_exit(database)
     with closing(ledger), exit_on_ledger_error():
-        day = parse_date(as_of, field="as_of") if as_of else date.today()
+        day = parse_date(as_of, field="as_of") if as_of else today()
         moment = parse_timestamp(known_at, field="known_at") if known_at else None
         aggregate = ledger.treaty(treaty)
         records = list(aggregate.records)
@@ -178,6 +179,14 @@ def replay(
     console.print_json(json.dumps(answer))
 
 
+class _CountOnceKnown(MofNCompleteColumn):
+    """``done/total`` once there is a total to count towards; nothing (not ``0/?``) before, or when there is nothing to do."""
+
+    def render(self, task: Task) -> Text:
+        """The count, or an empty text."""
+        return super().render(task) if task.total else Text("")
+
+
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="A dataset: YAML (data/open-skies.yaml) or JSON Lines from 'export'.")],
@@ -186,9 +195,11 @@ def import_(
     """Import a treaty's history: the whole file is checked first; re-importing records nothing new."""
     services = open_services_or_exit(database)
     with closing(services), exit_on_ledger_error("\nnothing was recorded"):
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=errors) as progress:
-            task = progress.add_task(f"checking {file.name}", total=None)
-            report = import_file(services.ledger, file, progress=lambda done, total: progress.update(task, completed=done, total=total))
+        with Progress(TextColumn("{task.description}"), BarColumn(), _CountOnceKnown(), TimeElapsedColumn(), console=errors) as progress:
+            task = progress.add_task(f"reading {file.name}", total=None)
+            report = import_file(services.ledger, file, progress=lambda done, total: progress.update(
+                task, description=f"checking {file.name}", completed=done, total=total))
+            progress.update(task, description=f"checked {file.name}", total=report.recorded, completed=report.recorded)
         catch_up_with_progress(services, label="updating views")
     action = "registered" if report.registered else "found"
     console.print(f"{action} {report.treaty}: recorded {report.recorded} events, {report.already_there} already recorded")
