@@ -278,7 +278,11 @@ class CompliancePublic(BaseModel):
 
 
 class ChangesPublic(BaseModel):
-    """What changed after ``from`` up to and including ``to``."""
+    """What changed after ``from`` (exclusive) up to and including ``to`` (inclusive).
+
+    The answer compares the state on ``from`` with the state on ``to``: an event dated ``from`` is
+    already part of the starting state, so it is not among the changes; one dated ``to`` is.
+    """
 
     model_config = ConfigDict(populate_by_name=True)
 

@@ -141,19 +141,19 @@ def compliance(treaty: TreatyArgument, as_of: AsOfOption = None, known_at: Known
 
 
 @app.command()
-def changes(treaty: TreatyArgument, from_: Annotated[str, typer.Option("--from", metavar="DATE", help="Start date (exclusive).")],
-            to: Annotated[str, typer.Option("--to", metavar="DATE", help="End date (inclusive).")], known_at: KnownAtOption = None,
+def changes(treaty: TreatyArgument, from_: Annotated[str, typer.Option("--from", metavar="DATE", help="Start date, exclusive: changes after the state on this date.")],
+            to: Annotated[str, typer.Option("--to", metavar="DATE", help="End date, inclusive: changes up to and including it.")], known_at: KnownAtOption = None,
             as_json: JsonOption = False, database: DatabaseOption = DEFAULT_DATABASE) -> None:
-    """What changed between two dates, and the events behind it."""
+    """What changed after one date (exclusive) up to and including another, and the events behind it."""
     answer = _query(database, as_json, lambda s: s.read.changes_between(treaty, _day(from_, "from"), _day(to, "to"), _moment(known_at)))
     if answer is None:
         return
-    console.print(f"[bold]{answer['treaty']}[/bold] from {answer['from']} to {answer['to']}: "
+    console.print(f"[bold]{answer['treaty']}[/bold] after {answer['from']} up to and including {answer['to']}: "
                   f"joined {', '.join(answer['joined']) or 'none'}; left {', '.join(answer['left']) or 'none'}")
     for change in answer["status_changes"]:
         console.print(f"  {change['state']}: {change['from']} -> {change['to']} (since {change['since']})")
     console.print(f"  {len(answer['started'])} restrictions or suspensions started, {len(answer['ended'])} ended; "
-                  f"{len(answer['allegations_made'])} allegations made; {len(answer['events'])} events in between")
+                  f"{len(answer['allegations_made'])} allegations made; {len(answer['events'])} events dated after {answer['from']} up to and including {answer['to']}")
 
 
 @app.command()
