@@ -62,7 +62,8 @@ class EventPublic(BaseModel):
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
         "id": "5f0c3a52-2b1e-4c56-9b0e-3f6f6d1a2b3c", "treaty": "open-skies", "sequence": 7, "type": "withdrawal_notified",
         "date": "2020-05-22", "state": "USA", "source": {"title": "US State Department statement"},
-        "recorded_at": "2026-11-25T07:00:00.000000+00:00", "prev_hash": "ab12...", "hash": "cd34..."}]})
+        "recorded_at": "2026-11-25T07:00:00.000000+00:00", "prev_hash": "ab12...", "hash": "cd34...",
+        "retracted": False, "retracted_by": None, "corrected_by": []}]})
 
     id: UUID
     treaty: str
@@ -73,6 +74,11 @@ class EventPublic(BaseModel):
     recorded_at: datetime
     prev_hash: str
     hash: str
+    retracted: bool = Field(False, description="whether a retraction names this event: projections ignore it from the retraction's recorded time on")
+    retracted_by: UUID | None = Field(None, description="the id of the retraction naming this event, or null")
+    corrected_by: list[UUID] = Field(
+        default_factory=list, description="the ids of the corrections naming this event, in recorded order (a correction names its event in `corrects`, a retraction in `retracts`)"
+    )
 
 
 class EventHistoryPublic(EventPublic):
@@ -84,7 +90,12 @@ class EventHistoryPublic(EventPublic):
 
 
 class EventPagePublic(BaseModel):
-    """A page of the audit history, in recorded order."""
+    """A page of the audit history, in recorded order.
+
+    Every event is listed as recorded, retracted and corrected ones included: ``retracted``,
+    ``retracted_by`` and ``corrected_by`` say what names it, as known at ``known_at``, looked up in the
+    whole history whatever the filters.
+    """
 
     treaty: str
     events: list[EventPublic]
@@ -174,7 +185,11 @@ class CompliancePublic(BaseModel):
 
 
 class ChangesPublic(BaseModel):
-    """What changed after ``from`` up to and including ``to``."""
+    """What changed after ``from`` (exclusive) up to and including ``to`` (inclusive).
+
+    The answer compares the state on ``from`` with the state on ``to``: an event dated ``from`` is
+    already part of the starting state, so it is not among the changes; one dated ``to`` is.
+    """
 
     model_config = ConfigDict(populate_by_name=True)
 

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,13 +17,73 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from typer._click import Context, Parameter  # the click that this Typer vendors (its commands are not click.Command)
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from treaty_ledger.bootstrap import Services, open_ledger, open_services
 from treaty_ledger.domain.errors import LedgerError
 from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.store.projection import APPLICATION_NAME
 
-app = typer.Typer(
+
+class _ArgumentHelp(TyperArgument):
+    """An argument that ``--help`` shows by its name (``TREATY``), not by its Python type (``<str>``)."""
+
+    def display_type_rich(self, ctx: Context) -> str | None:
+        """No type column: the name says what to give."""
+        return None
+
+
+class _OptionHelp(TyperOption):
+    """An option that ``--help`` shows as a bare flag (``--json``) or with its metavar (``--as-of DATE``)."""
+
+    def display_type_rich(self, ctx: Context) -> str | None:
+        """Nothing for a flag; else the metavar, or the option's name in capitals."""
+        if self.is_flag:
+            return None
+        return self.metavar or (self.name or "value").upper()
+
+
+def _help_shows_values(params: list[Parameter]) -> list[Parameter]:
+    """``params``, shown in ``--help`` as a user types them rather than as Typer's ``<bool>``, ``<str>``, ``<int range>``."""
+    for param in params:
+        if type(param) is TyperArgument:
+            param.__class__ = _ArgumentHelp
+            param.metavar = param.metavar or (param.name or "value").upper()
+        elif type(param) is TyperOption:
+            param.__class__ = _OptionHelp
+    return params
+
+
+class LedgerCommand(TyperCommand):
+    """A command whose ``--help`` shows flags as flags and values by their metavars."""
+
+    def get_params(self, ctx: Context) -> list[Parameter]:
+        """The parameters, ``--help`` included, shown as a user types them."""
+        return _help_shows_values(super().get_params(ctx))
+
+
+class LedgerGroup(TyperGroup):
+    """A group of commands whose ``--help`` shows flags as flags and values by their metavars."""
+
+    def get_params(self, ctx: Context) -> list[Parameter]:
+        """The parameters, ``--help`` included, shown as a user types them."""
+        return _help_shows_values(super().get_params(ctx))
+
+
+class LedgerTyper(typer.Typer):
+    """A Typer app whose groups and commands are :class:`LedgerGroup` and :class:`LedgerCommand`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cls=LedgerGroup, **kwargs)
+
+    def command(self, name: str | None = None, *, cls: type[TyperCommand] | None = None,
+                **kwargs: Any) -> Callable[[typer.models.CommandFunctionType], typer.models.CommandFunctionType]:
+        """Register a command, a :class:`LedgerCommand` unless ``cls`` says otherwise."""
+        return super().command(name, cls=cls or LedgerCommand, **kwargs)
+
+
+app = LedgerTyper(
     name="treaty-ledger",
     help="An event-sourced, tamper-evident ledger of treaty status.",
     no_args_is_help=True,
@@ -36,6 +96,7 @@ DatabaseOption = Annotated[
     str,
     typer.Option(
         "--database",
+        metavar="URL",
         envvar="TREATY_LEDGER_DATABASE",
         help="sqlite:///path/to/file.db or postgresql://user:password@host:port/dbname",
         show_default=True,

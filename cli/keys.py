@@ -11,6 +11,7 @@ from rich.table import Table
 
 from treaty_ledger.cli.base import (
     DatabaseOption,
+    LedgerTyper,
     app,
     console,
     errors,
@@ -20,7 +21,7 @@ from treaty_ledger.cli.base import (
 from treaty_ledger.store.database import DEFAULT_DATABASE
 from treaty_ledger.store.keys import KeyStore
 
-keys_app = typer.Typer(help="API keys: create, list, revoke. Only hashes are stored.", no_args_is_help=True)
+keys_app = LedgerTyper(help="API keys: create, list, revoke. Only hashes are stored.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 

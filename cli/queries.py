@@ -20,78 +20,100 @@ from treaty_ledger.cli.base import (
     exit_on_ledger_error,
     open_services_or_exit,
 )
-from treaty_ledger.domain.dates import parse_date, parse_timestamp
+from treaty_ledger.domain.dates import parse_date, parse_timestamp, today
 from treaty_ledger.domain.states import state_name
 from treaty_ledger.store.database import DEFAULT_DATABASE
 
 
-def _query(database: str, as_json: bool, ask: Callable[[Services], dict[str, Any]]) -> dict[str, Any] | None:
-    """The answer ``ask`` gives on fresh views; with ``as_json``, print it as the API returns it (and give ``None``)."""
+def _query(database: str, as_json: bool, ask: Callable[[Services], dict[str, Any]],
+           also: Callable[[Services], dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """The answer ``ask`` gives on fresh views; with ``as_json``, print it as the API returns it (and give ``None``).
+
+    ``also`` adds what only the table shows (it is not part of the API's answer, so not of ``--json``).
+    """
     services = open_services_or_exit(database)
     with closing(services), exit_on_ledger_error():
         services.read.refresh()
         answer = ask(services)
-    if as_json:
-        console.print_json(json.dumps(answer))
-        return None
-    return answer
+        if as_json:
+            console.print_json(json.dumps(answer))
+            return None
+        return {**answer, **also(services)} if also else answer
+
+
+def _suspension(item: dict[str, Any]) -> str:
+    """A suspension of implementation in words: towards whom, since when, until when where known."""
+    towards = ", ".join(item["towards"]) or "all States Parties"
+    until = f" until {item['until']}" if item.get("until") else ""
+    return f"{item['state']} ({state_name(item['state'])}) suspends implementation towards {towards} since {item['since']}{until}"
 
 
 def _day(value: str | None, field: str = "as_of") -> date:
-    return parse_date(value, field=field) if value else date.today()
+    return parse_date(value, field=field) if value else today()
 
 
 def _moment(value: str | None) -> datetime | None:
     return parse_timestamp(value, field="known_at") if value else None
 
 
-AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Effective date YYYY-MM-DD (default: today).")]
-KnownAtOption = Annotated[str | None, typer.Option("--known-at", help="Answer as the ledger knew it at this ISO 8601 time.")]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="Effective date YYYY-MM-DD (default: today, in UTC).")]
+KnownAtOption = Annotated[str | None, typer.Option("--known-at", metavar="TIME", help="Answer as the ledger knew it at this ISO 8601 time.")]
+TreatyArgument = Annotated[str, typer.Argument(metavar="TREATY", help="The treaty id, e.g. open-skies.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON the API returns.")]
 
 
 @app.command()
-def membership(treaty: str, as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
+def membership(treaty: TreatyArgument, as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
                database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """Who is a party, signatory, contracting, withdrawing or withdrawn on a date."""
-    answer = _query(database, as_json, lambda s: s.read.membership_as_of(treaty, _day(as_of), _moment(known_at)))
+    answer = _query(database, as_json, lambda s: s.read.membership_as_of(treaty, _day(as_of), _moment(known_at)),
+                    also=lambda s: {"status_since": s.read.status_since(treaty, _day(as_of), _moment(known_at))})
     if answer is None:
         return
     status = "in force" if answer["in_force"] else answer["phase"].replace("_", " ")
     console.print(f"[bold]{answer['treaty']}[/bold] as of {answer['as_of']}: {status}, {len(answer['parties'])} States Parties")
     table = Table("state", "name", "status", "since / notice", "effective")
     standing = {w["state"]: w for w in answer["withdrawing"]}
+    suspending = {s["state"] for s in answer["suspended"]}
     for code in answer["parties"]:
         w = standing.get(code)
-        table.add_row(code, state_name(code), "withdrawing" if w else "party", w["notified_on"] if w else "", w["effective_on"] if w else "")
+        status = ("withdrawing" if w else "party") + (", suspending" if code in suspending else "")
+        since = w["notified_on"] if w else answer["status_since"].get(code, "")
+        table.add_row(code, state_name(code), status, since, w["effective_on"] if w else "")
     for item in answer["contracting"]:
         table.add_row(item["state"], state_name(item["state"]), "contracting", item["deposited_on"], item.get("party_from") or "")
     for code in answer["signatories"]:
-        table.add_row(code, state_name(code), "signatory", "", "")
+        table.add_row(code, state_name(code), "signatory", answer["status_since"].get(code, ""), "")
     for item in answer["withdrawn"]:
         table.add_row(item["state"], state_name(item["state"]), "withdrawn", item["notified_on"], item["effective_on"])
     console.print(table)
+    for item in answer["suspended"]:
+        console.print(_suspension(item))
     count = len(answer["events"])
     console.print(f"rests on {count} event{'' if count == 1 else 's'} (--json lists their ids)")
 
 
 @app.command()
-def state(treaty: str, code: Annotated[str, typer.Argument(metavar="STATE", help="A state code or English name.")],
+def state(treaty: TreatyArgument, code: Annotated[str, typer.Argument(metavar="STATE", help="A state code or English name.")],
           as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
           database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """One state's status on a date, and the events behind it."""
-    answer = _query(database, as_json, lambda s: s.read.state_as_of(treaty, code, _day(as_of), _moment(known_at)))
+    answer = _query(database, as_json, lambda s: s.read.state_as_of(treaty, code, _day(as_of), _moment(known_at)),
+                    also=lambda s: {"suspensions": s.read.membership_as_of(treaty, _day(as_of), _moment(known_at))["suspended"]})
     if answer is None:
         return
     console.print(f"{answer['state']} ({state_name(answer['state'])}) in {answer['treaty']} as of {answer['as_of']}: "
                   f"[bold]{answer['status']}[/bold]"
                   + (f" since {answer['since']}" if answer.get("since") else "")
                   + (f", effective {answer['effective_on']}" if answer.get("effective_on") else ""))
+    for item in answer["suspensions"]:
+        if item["state"] == answer["state"]:
+            console.print(_suspension(item))
     console.print(f"events: {', '.join(answer['events'])}")
 
 
 @app.command()
-def compliance(treaty: str, as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
+def compliance(treaty: TreatyArgument, as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
                database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """Restrictions in force, allegations and their standing, denied flights on a date."""
     answer = _query(database, as_json, lambda s: s.read.compliance_as_of(treaty, _day(as_of), _moment(known_at)))
@@ -106,6 +128,10 @@ def compliance(treaty: str, as_of: AsOfOption = None, known_at: KnownAtOption = 
     for a in answer["allegations"]:
         table.add_row(a["made_on"], a["accuser"], a["accused"], a["standing"], a["subject"])
     console.print(table)
+    table = Table("by", "name", "towards", "since", "until", title="suspensions of implementation")
+    for s in answer["suspensions"]:
+        table.add_row(s["state"], state_name(s["state"]), ", ".join(s["towards"]) or "all", s["since"], s.get("until") or "")
+    console.print(table)
     table = Table("denied", "host", "observers", "offered", "refused by", "reason", title="denied flights")
     for f in answer["denied_flights"]:
         refused = sorted({s for r in f["alternative_timeframes_refused"] for s in r["observers"]})
@@ -115,34 +141,55 @@ def compliance(treaty: str, as_of: AsOfOption = None, known_at: KnownAtOption = 
 
 
 @app.command()
-def changes(treaty: str, from_: Annotated[str, typer.Option("--from", help="Start date (exclusive).")],
-            to: Annotated[str, typer.Option("--to", help="End date (inclusive).")], known_at: KnownAtOption = None,
+def changes(treaty: TreatyArgument, from_: Annotated[str, typer.Option("--from", metavar="DATE", help="Start date, exclusive: changes after the state on this date.")],
+            to: Annotated[str, typer.Option("--to", metavar="DATE", help="End date, inclusive: changes up to and including it.")], known_at: KnownAtOption = None,
             as_json: JsonOption = False, database: DatabaseOption = DEFAULT_DATABASE) -> None:
-    """What changed between two dates, and the events behind it."""
+    """What changed after one date (exclusive) up to and including another, and the events behind it."""
     answer = _query(database, as_json, lambda s: s.read.changes_between(treaty, _day(from_, "from"), _day(to, "to"), _moment(known_at)))
     if answer is None:
         return
-    console.print(f"[bold]{answer['treaty']}[/bold] from {answer['from']} to {answer['to']}: "
+    console.print(f"[bold]{answer['treaty']}[/bold] after {answer['from']} up to and including {answer['to']}: "
                   f"joined {', '.join(answer['joined']) or 'none'}; left {', '.join(answer['left']) or 'none'}")
     for change in answer["status_changes"]:
         console.print(f"  {change['state']}: {change['from']} -> {change['to']} (since {change['since']})")
     console.print(f"  {len(answer['started'])} restrictions or suspensions started, {len(answer['ended'])} ended; "
-                  f"{len(answer['allegations_made'])} allegations made; {len(answer['events'])} events in between")
+                  f"{len(answer['allegations_made'])} allegations made; {len(answer['events'])} events dated after {answer['from']} up to and including {answer['to']}")
 
 
 @app.command()
-def events(treaty: str, state: Annotated[str | None, typer.Option(help="Only this state's events.")] = None,
-           type_: Annotated[list[str] | None, typer.Option("--type", help="Only these event types (repeatable).")] = None,
-           known_at: KnownAtOption = None, limit: Annotated[int, typer.Option(min=1)] = 1000,
+def events(treaty: TreatyArgument, state: Annotated[str | None, typer.Option(metavar="STATE", help="Only this state's events (a code or English name).")] = None,
+           type_: Annotated[list[str] | None, typer.Option("--type", metavar="TYPE", help="Only these event types (repeatable).")] = None,
+           known_at: KnownAtOption = None, limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many events.")] = 1000,
            as_json: JsonOption = False, database: DatabaseOption = DEFAULT_DATABASE) -> None:
-    """The audit history in recorded order."""
-    answer = _query(database, as_json, lambda s: {"treaty": treaty, "events": [r.to_json() for r in s.read.events(
-        treaty, state=state, types=type_, known_at=_moment(known_at), limit=limit).events]})
+    """The audit history in recorded order; each event says what retracts or corrects it, and what it retracts or corrects."""
+    answer = _query(database, as_json, lambda s: _event_page(s, treaty, state, type_, _moment(known_at), limit))
     if answer is None:
         return
-    table = Table("seq", "date", "type", "state", "source", "id")
+    table = Table("seq", "date", "type", "state", "source", "id", "note")
     for e in answer["events"]:
         source = e["source"].get("title") or e["source"].get("url") or ""
-        table.add_row(str(e["sequence"]), e.get("date") or "", e["type"], e.get("state") or "", source[:50], e["id"])
+        table.add_row(str(e["sequence"]), e.get("date") or "", e["type"], e.get("state") or "", source[:50], e["id"], _audit_note(e))
     console.print(table)
+    if answer["next_cursor"]:
+        console.print(f"the first {limit} events; raise --limit for more")
 
+
+def _event_page(services: Services, treaty: str, state: str | None, types: list[str] | None, known_at: datetime | None,
+                limit: int) -> dict[str, Any]:
+    """The first page of the audit list, as ``GET /v1/treaties/{treaty}/events`` answers it."""
+    page = services.read.events(treaty, state=state, types=types, known_at=known_at, limit=limit)
+    return {"treaty": treaty, "events": page.listed(), "next_cursor": page.next_cursor}
+
+
+def _audit_note(event: dict[str, Any]) -> str:
+    """What an event of the audit list retracts or corrects, and what retracts or corrects it (ids shortened to 8 characters)."""
+    notes = []
+    if event.get("retracts"):
+        notes.append(f"retracts {event['retracts'][:8]}")
+    if event.get("corrects"):
+        notes.append(f"corrects {event['corrects'][:8]}")
+    if event["retracted_by"]:
+        notes.append(f"retracted by {event['retracted_by'][:8]}")
+    if event["corrected_by"]:
+        notes.append(f"corrected by {', '.join(c[:8] for c in event['corrected_by'])}")
+    return "; ".join(notes)

@@ -3,34 +3,76 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from contextlib import closing
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 from treaty_ledger.cli.base import (
     DatabaseOption,
     app,
     catch_up_with_progress,
     console,
+    errors,
     exit_on_ledger_error,
     open_services_or_exit,
 )
 from treaty_ledger.store.database import DEFAULT_DATABASE, parse_database_url
 from treaty_ledger.store.datasets import import_file
 
+HostOption = Annotated[str, typer.Option(metavar="HOST", help="Interface to listen on.")]
+PortOption = Annotated[int, typer.Option(min=1, max=65535, metavar="PORT", help="Port to listen on.")]
+
+
+APP = "treaty_ledger.api.app:create_app"
+"""The app factory the workers import."""
+
+
+def _check_port_or_exit(host: str, port: int) -> None:
+    """Exit 1, saying why and suggesting ``--port``, unless ``host:port`` can be listened on now."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn binds
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                errors.print(f"[red]error:[/red] port {port} on {host} is already in use (another server is listening there); "
+                             f"choose another with --port, e.g. --port {port % 65535 + 1}")
+            else:
+                errors.print(f"[red]error:[/red] cannot listen on {host}:{port} ({error.strerror or error}); check --host and --port")
+            raise typer.Exit(1) from None
+
+
+def _run(host: str, port: int, workers: int, log_level: str) -> None:
+    """Serve until stopped; exit non-zero when the server, or any worker, fails to start."""
+    if workers == 1:
+        uvicorn.run(APP, factory=True, host=host, port=port, log_level=log_level)  # exits 3 when it fails to start
+        return
+    config = uvicorn.Config(APP, factory=True, host=host, port=port, workers=workers, log_level=log_level)
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()  # returns when stopped, or when a worker failed to start (uvicorn.run would then exit 0)
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        errors.print("[red]error:[/red] a worker failed to start (its log above says why); the server stopped")
+        raise typer.Exit(STARTUP_FAILURE)
+
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes (use PostgreSQL for more than one).")] = 1,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    workers: Annotated[int, typer.Option(min=1, metavar="N", help="Worker processes (use PostgreSQL for more than one).")] = 1,
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
-    """Serve the HTTP API (docs at /docs) on uvicorn."""
+    """Serve the HTTP API (docs at /docs) on uvicorn; exit non-zero if the port is taken or a worker fails to start."""
+    _check_port_or_exit(host, port)
     services = open_services_or_exit(database)  # create the store and catch the views up once, before the workers start
     try:
         catch_up_with_progress(services, label="catching up views")
@@ -38,7 +80,7 @@ def serve(
         services.close()
     os.environ["TREATY_LEDGER_DATABASE"] = database  # the workers read it when they build the app
     console.print(f"serving {parse_database_url(database).redacted()} on http://{host}:{port} (docs: http://{host}:{port}/docs)")
-    uvicorn.run("treaty_ledger.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    _run(host, port, workers, "info")
 
 
 def _dataset(name: str) -> Path:
@@ -50,11 +92,12 @@ def _dataset(name: str) -> Path:
 
 @app.command()
 def demo(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
-    """The main job: the Open Skies Treaty in a local store, served on http://127.0.0.1:8000."""
+    """The main job: the Open Skies Treaty in a local store, served on http://127.0.0.1:8000 (exit 1 if the port is taken)."""
+    _check_port_or_exit(host, port)
     services = open_services_or_exit(database)
     with closing(services), exit_on_ledger_error():
         if services.view.treaty_row("open-skies") is None:
@@ -77,5 +120,5 @@ Treaty Ledger is serving the Open Skies Treaty from {parse_database_url(database
   Record events with a key: treaty-ledger keys create --name you --role writer
 """, flush=True)
     os.environ["TREATY_LEDGER_DATABASE"] = database
-    uvicorn.run("treaty_ledger.api.app:create_app", factory=True, host=host, port=port, log_level="warning")
+    _run(host, port, 1, "warning")
 

@@ -7,7 +7,6 @@ import json
 import sys
 import time
 from contextlib import closing
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,9 +16,11 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    Task,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 from treaty_ledger.bootstrap import Services, view_env
 from treaty_ledger.cli.base import (
@@ -32,7 +33,7 @@ from treaty_ledger.cli.base import (
     open_ledger_or_exit,
     open_services_or_exit,
 )
-from treaty_ledger.domain.dates import parse_date, parse_timestamp
+from treaty_ledger.domain.dates import parse_date, parse_timestamp, today
 from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.domain.states import normalise_state
 from treaty_ledger.projections.replay import (
@@ -90,7 +91,7 @@ def verify(
 def rebuild(
     database: DatabaseOption = DEFAULT_DATABASE,
     workers: Annotated[int | None, typer.Option(
-        min=0, max=64, show_default="one per core (up to 8) from 50,000 events, else 0",
+        min=0, max=64, metavar="N", show_default="one per core (up to 8) from 50,000 events, else 0",
         help="Processes that fold shards of the treaties while this one writes (0: this process alone).",
     )] = None,
 ) -> None:
@@ -107,7 +108,7 @@ def rebuild(
 @app.command()
 def project(
     database: DatabaseOption = DEFAULT_DATABASE,
-    poll_interval: Annotated[float, typer.Option(help="On SQLite (no subscriptions), seconds between polls.")] = 1.0,
+    poll_interval: Annotated[float, typer.Option(metavar="SECONDS", help="On SQLite (no subscriptions), seconds between polls.")] = 1.0,
 ) -> None:
     """Keep the materialized views up to date, until interrupted (the projection worker).
 
@@ -158,15 +159,15 @@ def _follow_with_runner(services: Services, url: DatabaseURL) -> None:
 @app.command()
 def replay(
     treaty: Annotated[str, typer.Argument(help="The treaty id, e.g. open-skies.")],
-    as_of: Annotated[str, typer.Option("--as-of", help="Effective date YYYY-MM-DD (default: today).")] = "",
-    known_at: Annotated[str | None, typer.Option("--known-at", help="Answer as the ledger knew it at this ISO 8601 time.")] = None,
+    as_of: Annotated[str, typer.Option("--as-of", metavar="DATE", help="Effective date YYYY-MM-DD (default: today, in UTC).")] = "",
+    known_at: Annotated[str | None, typer.Option("--known-at", metavar="TIME", help="Answer as the ledger knew it at this ISO 8601 time.")] = None,
     what: Annotated[str, typer.Option(help="membership, compliance, or a state code for one state.")] = "membership",
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
     """Answer by folding the recorded events afresh (no views): the reference answer, as JSON."""
     ledger = open_ledger_or_exit(database)
     with closing(ledger), exit_on_ledger_error():
-        day = parse_date(as_of, field="as_of") if as_of else date.today()
+        day = parse_date(as_of, field="as_of") if as_of else today()
         moment = parse_timestamp(known_at, field="known_at") if known_at else None
         aggregate = ledger.treaty(treaty)
         records = list(aggregate.records)
@@ -179,6 +180,14 @@ def replay(
     console.print_json(json.dumps(answer))
 
 
+class _CountOnceKnown(MofNCompleteColumn):
+    """``done/total`` once there is a total to count towards; nothing (not ``0/?``) before, or when there is nothing to do."""
+
+    def render(self, task: Task) -> Text:
+        """The count, or an empty text."""
+        return super().render(task) if task.total else Text("")
+
+
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="A dataset: YAML (data/open-skies.yaml) or JSON Lines from 'export'.")],
@@ -187,9 +196,11 @@ def import_(
     """Import a treaty's history: the whole file is checked first; re-importing records nothing new."""
     services = open_services_or_exit(database)
     with closing(services), exit_on_ledger_error("\nnothing was recorded"):
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=errors) as progress:
-            task = progress.add_task(f"checking {file.name}", total=None)
-            report = import_file(services.ledger, file, progress=lambda done, total: progress.update(task, completed=done, total=total))
+        with Progress(TextColumn("{task.description}"), BarColumn(), _CountOnceKnown(), TimeElapsedColumn(), console=errors) as progress:
+            task = progress.add_task(f"reading {file.name}", total=None)
+            report = import_file(services.ledger, file, progress=lambda done, total: progress.update(
+                task, description=f"checking {file.name}", completed=done, total=total))
+            progress.update(task, description=f"checked {file.name}", total=report.recorded, completed=report.recorded)
         catch_up_with_progress(services, label="updating views")
     action = "registered" if report.registered else "found"
     console.print(f"{action} {report.treaty}: recorded {report.recorded} events, {report.already_there} already recorded")
@@ -198,7 +209,7 @@ def import_(
 @app.command()
 def export(
     treaty: Annotated[str, typer.Argument(help="The treaty id.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: standard output).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to this file (default: standard output).")] = None,
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
     """Export a treaty's full history as JSON Lines, with recorded times, sequences and hashes."""

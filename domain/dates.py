@@ -121,3 +121,8 @@ def parse_timestamp(value: Any, *, field: str) -> datetime:
 def utc_now() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(tz=UTC)
+
+
+def today() -> date:
+    """Today's date in UTC: the default ``as_of`` of the API and of the command line alike."""
+    return utc_now().date()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from treaty_ledger.domain.effective import effective_events
 from treaty_ledger.domain.errors import EventNotFound, InvalidInput, TreatyNotFound
+from treaty_ledger.domain.events import EVENT_TYPES
 from treaty_ledger.domain.records import Record
 from treaty_ledger.domain.registration import normalise_treaty_id
 from treaty_ledger.domain.rules import TreatyRules
@@ -23,7 +24,7 @@ from treaty_ledger.projections.answers import (
 )
 from treaty_ledger.projections.intervals import KINDS, Interval
 
-__all__ = ["EventPage", "ReadModel", "TreatyRow", "ViewReader"]
+__all__ = ["EventPage", "ReadModel", "TreatyRow", "ViewReader", "audit_marks"]
 
 _MEMBERSHIP = ("phase", "status", "suspension")
 _COMPLIANCE = ("restriction", "allegation", "flight", "suspension")
@@ -31,10 +32,25 @@ _COMPLIANCE = ("restriction", "allegation", "flight", "suspension")
 
 @dataclass(frozen=True, slots=True)
 class EventPage:
-    """A page of the audit history and the cursor of the next page (``None`` at the end)."""
+    """A page of the audit history and the cursor of the next page (``None`` at the end).
+
+    ``retracted_by`` maps an event's id to the retraction that names it, ``corrected_by`` to the
+    corrections that name it (in recorded order), as known at the page's ``known_at``.
+    """
 
     events: list[Record]
     next_cursor: str | None
+    retracted_by: Mapping[str, str] = field(default_factory=dict)
+    corrected_by: Mapping[str, list[str]] = field(default_factory=dict)
+
+    def listed(self) -> list[dict[str, Any]]:
+        """The events as the audit list answers them: each as recorded, and whether it is retracted or corrected."""
+        return [audit_marks(r.to_json(), self.retracted_by.get(r.id), self.corrected_by.get(r.id, [])) for r in self.events]
+
+
+def audit_marks(body: dict[str, Any], retracted_by: str | None, corrected_by: list[str]) -> dict[str, Any]:
+    """``body`` (an event as recorded) with ``retracted``, ``retracted_by`` and ``corrected_by``."""
+    return {**body, "retracted": retracted_by is not None, "retracted_by": retracted_by, "corrected_by": list(corrected_by)}
 
 
 class TreatyRow:
@@ -91,6 +107,11 @@ class ReadModel:
         row = self.treaty(treaty)
         return membership_answer(row.treaty, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, _MEMBERSHIP))
 
+    def status_since(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, str]:
+        """When each state's status on ``as_of`` began (for a party: the date it became one), by state code."""
+        row = self.treaty(treaty)
+        return {r.key: r.doc["since"] for r in self.view.rows_on(row.treaty, as_of, known_at, ("status",)) if r.doc.get("since")}
+
     def state_as_of(self, treaty: str, state: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
         """One state's status on ``as_of``, since when, and the events behind it."""
         row = self.treaty(treaty)
@@ -118,14 +139,27 @@ class ReadModel:
 
     def events(self, treaty: str, *, state: str | None = None, types: list[str] | None = None, start: date | None = None,
                end: date | None = None, known_at: datetime | None = None, limit: int = 100, cursor: str | None = None) -> EventPage:
-        """The audit history in recorded order, filtered and paginated."""
+        """The audit history in recorded order, filtered and paginated, each event with the retraction and corrections naming it.
+
+        What names an event is looked up in the whole history as known at ``known_at``, whatever the filters.
+        """
         row = self.treaty(treaty)
         after = _decode_cursor(cursor)
         code = normalise_state(state, field="state") if state else None
+        for kind in types or ():
+            if kind not in EVENT_TYPES:
+                raise InvalidInput(f"unknown event type {kind!r}", field="type")
         records = self.view.records(row.treaty, after=after, limit=limit + 1, state=code, types=types or (), start=start, end=end, known_at=known_at)
         more = len(records) > limit
         records = records[:limit]
-        return EventPage(records, _encode_cursor(records[-1].sequence) if more and records else None)
+        retracted_by: dict[str, str] = {}
+        corrected_by: dict[str, list[str]] = {}
+        for mending in self.view.records(row.treaty, types=("correction", "retraction"), known_at=known_at):
+            if mending.type == "retraction":
+                retracted_by.setdefault(str(mending.fields["retracts"]), mending.id)
+            else:
+                corrected_by.setdefault(str(mending.fields["corrects"]), []).append(mending.id)
+        return EventPage(records, _encode_cursor(records[-1].sequence) if more and records else None, retracted_by, corrected_by)
 
     def event(self, event_id: str) -> dict[str, Any]:
         """One event with its corrections and retraction."""
@@ -133,11 +167,11 @@ class ReadModel:
         if record is None:
             raise EventNotFound(f"no event with id {event_id}", field="id")
         naming = self.view.records_naming(record.treaty, record.id)
-        body = record.to_json()
-        body["corrections"] = [r.to_json() for r in naming if r.type == "correction"]
+        corrections = [r for r in naming if r.type == "correction"]
         retraction = next((r for r in naming if r.type == "retraction"), None)
+        body = audit_marks(record.to_json(), retraction.id if retraction else None, [r.id for r in corrections])
+        body["corrections"] = [r.to_json() for r in corrections]
         body["retraction"] = retraction.to_json() if retraction else None
-        body["retracted"] = retraction is not None
         return body
 
 

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import Query
 
-from treaty_ledger.domain.dates import parse_date, parse_timestamp, utc_now
+from treaty_ledger.domain.dates import parse_date, parse_timestamp, today
 
 __all__ = ["AsOf", "KnownAt", "as_of_date", "known_at_moment"]
 
-AsOf = Annotated[str | None, Query(description="effective date YYYY-MM-DD (default: today)", examples=["2020-06-01"])]
+AsOf = Annotated[str | None, Query(description="effective date YYYY-MM-DD (default: today, in UTC)", examples=["2020-06-01"])]
 KnownAt = Annotated[
     str | None,
     Query(description="answer as the ledger knew it at this ISO 8601 time (default: now)", examples=["2021-03-01T12:00:00Z"]),
@@ -19,8 +19,8 @@ KnownAt = Annotated[
 
 
 def as_of_date(value: str | None, field: str = "as_of") -> date:
-    """The ``as_of`` date, today when absent."""
-    return parse_date(value, field=field) if value else utc_now().date()
+    """The ``as_of`` date, today (in UTC) when absent."""
+    return parse_date(value, field=field) if value else today()
 
 
 def known_at_moment(value: str | None) -> datetime | None:

@@ -37,8 +37,9 @@ def changes(
     treaty: str,
     services: ServicesDep,
     _: ReaderKey,
-    from_: Annotated[str, Query(alias="from", description="start date YYYY-MM-DD (exclusive)", examples=["2020-01-01"])],
-    to: Annotated[str, Query(description="end date YYYY-MM-DD (inclusive)", examples=["2021-12-31"])],
+    from_: Annotated[str, Query(alias="from", examples=["2020-01-01"],
+                                description="start date YYYY-MM-DD, exclusive: the answer compares with the state on this date; events dated on it are not changes")],
+    to: Annotated[str, Query(description="end date YYYY-MM-DD, inclusive: events dated on it are changes", examples=["2021-12-31"])],
     known_at: KnownAt = None,
 ) -> dict[str, Any]:
     """What changed after ``from`` up to and including ``to``: who joined and left, what started and ended, and why."""
