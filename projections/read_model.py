@@ -89,6 +89,9 @@ class ReadModel:
     def __init__(self, view: ViewReader, catch_up: Callable[[], int]) -> None:
         self.view = view
         self._catch_up = catch_up
+        self._treaties: dict[str, TreatyRow] = {}
+        """Treaties found, by id: a treaty is never unregistered and its rules never change, so a
+        query needs the views' treaty row only the first time (then one query, not two)."""
 
     def refresh(self) -> int:
         """Catch the views up with the ledger; return how many events were applied."""
@@ -97,9 +100,10 @@ class ReadModel:
     def treaty(self, treaty: str) -> TreatyRow:
         """The treaty, or :class:`TreatyNotFound`."""
         slug = normalise_treaty_id(treaty, field="treaty")
-        row = self.view.treaty_row(slug)
+        row = self._treaties.get(slug) or self.view.treaty_row(slug)
         if row is None:
             raise TreatyNotFound(f"no treaty with id {slug!r}", field="treaty")
+        self._treaties[slug] = row
         return row
 
     def membership_as_of(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:

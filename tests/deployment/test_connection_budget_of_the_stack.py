@@ -49,8 +49,8 @@ def test_four_api_workers_the_projection_worker_and_an_import_hold_fewer_than_th
                 path = ("/v1/treaties/open-skies/membership?as_of=2020-06-01", "/v1/treaties/open-skies/events?limit=50", "/v1/verify")[n % 3]
                 return httpx.get(f"{base}{path}", timeout=60).status_code
 
-            with ThreadPoolExecutor(24) as pool:
-                statuses = list(pool.map(ask, range(120)))
+            with ThreadPoolExecutor(12) as pool:
+                statuses = list(pool.map(ask, range(60)))
             again.join(timeout=300)
             assert set(statuses) == {200}, statuses
             assert answers == [0]
