@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from treaty_ledger.api.app import create_app
 from treaty_ledger.bootstrap import Services, open_services
+from treaty_ledger.cli.base import console
 from treaty_ledger.cli.commands import app
 
 SOURCE = {"title": "Test source", "url": "https://example.org/source"}
@@ -89,8 +90,9 @@ def test_the_audit_list_as_known_before_the_retraction_shows_the_event_live(hist
     assert events[history.usa_signed["id"]]["corrected_by"] == [history.correction["id"]]
 
 
-def test_the_cli_table_notes_what_retracts_and_corrects_each_event(history: History) -> None:
-    result = CliRunner().invoke(app, ["events", "test-treaty", "--database", history.url], env={"COLUMNS": "250"})
+def test_the_cli_table_notes_what_retracts_and_corrects_each_event(history: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(console, "width", 250)  # a wide terminal: the notes stay on one line of the table
+    result = CliRunner().invoke(app, ["events", "test-treaty", "--database", history.url])
     assert result.exit_code == 0, result.output
     short = {name: event["id"][:8] for name, event in
              [("usa", history.usa_signed), ("false", history.false_report), ("correction", history.correction), ("retraction", history.retraction)]}
