@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from treaty_ledger.api.bodies import JsonObject
 from treaty_ledger.api.dependencies import ReaderKey, ServicesDep, WriterKey
 from treaty_ledger.api.openapi import json_body
-from treaty_ledger.api.routers.params import KnownAt, as_of_date, known_at_moment
+from treaty_ledger.api.routers.params import DATE_FORMAT, KnownAt, as_of_date, known_at_moment
 from treaty_ledger.api.routers.treaties import BODY_ERRORS, ERRORS
 from treaty_ledger.api.schemas import (
     ErrorPublic,
@@ -69,8 +69,8 @@ def list_events(
     _: ReaderKey,
     state: Annotated[str | None, Query(description="only events of this state")] = None,
     type: Annotated[list[str] | None, Query(description="only events of these types (repeatable)")] = None,  # noqa: A002
-    from_: Annotated[str | None, Query(alias="from", description="effective date on or after (YYYY-MM-DD)")] = None,
-    to: Annotated[str | None, Query(description="effective date on or before (YYYY-MM-DD)")] = None,
+    from_: Annotated[str | None, Query(alias="from", description="effective date on or after (YYYY-MM-DD)", json_schema_extra=DATE_FORMAT)] = None,
+    to: Annotated[str | None, Query(description="effective date on or before (YYYY-MM-DD)", json_schema_extra=DATE_FORMAT)] = None,
     known_at: KnownAt = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,

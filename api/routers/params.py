@@ -8,13 +8,19 @@ from typing import Annotated
 from fastapi import Query
 
 from treaty_ledger.domain.dates import parse_date, parse_timestamp, today
+from treaty_ledger.domain.schema import DATE_PATTERN
 
-__all__ = ["AsOf", "KnownAt", "as_of_date", "known_at_moment"]
+__all__ = ["DATE_FORMAT", "AsOf", "KnownAt", "as_of_date", "known_at_moment"]
 
-AsOf = Annotated[str | None, Query(description="effective date YYYY-MM-DD (default: today, in UTC)", examples=["2020-06-01"])]
+DATE_FORMAT = {"format": "date", "pattern": DATE_PATTERN}
+"""What the OpenAPI document says of a date parameter: the domain reads it (one pass), FastAPI does not."""
+
+AsOf = Annotated[str | None, Query(description="effective date YYYY-MM-DD (default: today, in UTC)", examples=["2020-06-01"],
+                                   json_schema_extra=DATE_FORMAT)]
 KnownAt = Annotated[
     str | None,
-    Query(description="answer as the ledger knew it at this ISO 8601 time (default: now)", examples=["2021-03-01T12:00:00Z"]),
+    Query(description="answer as the ledger knew it at this ISO 8601 time (default: now)", examples=["2021-03-01T12:00:00Z"],
+          json_schema_extra={"format": "date-time"}),
 ]
 
 

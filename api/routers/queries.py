@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from treaty_ledger.api.dependencies import ReaderKey, ServicesDep
-from treaty_ledger.api.routers.params import AsOf, KnownAt, as_of_date, known_at_moment
+from treaty_ledger.api.routers.params import DATE_FORMAT, AsOf, KnownAt, as_of_date, known_at_moment
 from treaty_ledger.api.routers.treaties import ERRORS
 from treaty_ledger.api.schemas import ChangesPublic, CompliancePublic, MembershipPublic, StatePublic
 
@@ -37,9 +37,10 @@ def changes(
     treaty: str,
     services: ServicesDep,
     _: ReaderKey,
-    from_: Annotated[str, Query(alias="from", examples=["2020-01-01"],
+    from_: Annotated[str, Query(alias="from", examples=["2020-01-01"], json_schema_extra=DATE_FORMAT,
                                 description="start date YYYY-MM-DD, exclusive: the answer compares with the state on this date; events dated on it are not changes")],
-    to: Annotated[str, Query(description="end date YYYY-MM-DD, inclusive: events dated on it are changes", examples=["2021-12-31"])],
+    to: Annotated[str, Query(description="end date YYYY-MM-DD, inclusive: events dated on it are changes", examples=["2021-12-31"],
+                            json_schema_extra=DATE_FORMAT)],
     known_at: KnownAt = None,
 ) -> dict[str, Any]:
     """What changed after ``from`` up to and including ``to``: who joined and left, what started and ended, and why."""

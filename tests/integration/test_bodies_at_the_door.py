@@ -157,3 +157,10 @@ class TestTheOpenApiDocument:
         rules = document["components"]["schemas"]["Rules"]["properties"]
         assert rules["minimum_parties"]["anyOf"][0] == {"type": "integer", "minimum": 1, "examples": [2]}
         assert rules["withdrawal_notice"]["anyOf"][0]["pattern"].startswith("^P")
+
+    def test_date_parameters_state_their_format(self, door: Door) -> None:
+        document = door.client.get("/openapi.json").json()
+        for path, name in [("/v1/treaties/{treaty}/membership", "as_of"), ("/v1/treaties/{treaty}/changes", "from"),
+                           ("/v1/treaties/{treaty}/changes", "to"), ("/v1/treaties/{treaty}/events", "from")]:
+            (parameter,) = [p for p in document["paths"][path]["get"]["parameters"] if p["name"] == name]
+            assert parameter["schema"]["format"] == "date" and parameter["schema"]["pattern"] == r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", (path, name)
