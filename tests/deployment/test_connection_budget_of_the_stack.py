@@ -6,15 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from uuid import uuid4
 
 import httpx
 import pytest
 
-from tests.deployment.test_container_commands import ROOT, as_local, compose_command
-from tests.e2e.server import free_port
+from tests.deployment.test_container_commands import ROOT, as_local, compose_command, running_stack
 from tests.integration.test_connection_budget import peak_connections
 
 pytestmark = pytest.mark.postgres
@@ -24,41 +22,19 @@ def test_four_api_workers_the_projection_worker_and_an_import_hold_fewer_than_th
     name = f"tl-stack-{uuid4().hex[:8]}"
     environment = {**os.environ, "TREATY_LEDGER_DATABASE": postgres_url, "PGAPPNAME": name}
     assert "--workers" in compose_command("api") and compose_command("api")[compose_command("api").index("--workers") + 1] == "4"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with peak_connections(name) as peak:
-        first = subprocess.run(as_local(compose_command("import")), cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300, check=False)
-        assert first.returncode == 0, first.stderr
-        worker = subprocess.Popen(as_local(compose_command("worker")), cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        api = subprocess.Popen(as_local(compose_command("api"), port), cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        try:
-            for _ in range(600):
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert api.poll() is None, "the api exited"
-                time.sleep(0.1)  # waiting for the processes to listen, not for the ledger
-            answers: list[int] = []
-            again = threading.Thread(target=lambda: answers.append(subprocess.run(
-                as_local(compose_command("import")), cwd=ROOT, env=environment, capture_output=True, timeout=300, check=False).returncode))
-            again.start()  # a second import while the API is under load
+    with peak_connections(name) as peak, running_stack(environment) as stack:
+        answers: list[int] = []
+        again = threading.Thread(target=lambda: answers.append(subprocess.run(
+            as_local(compose_command("import")), cwd=ROOT, env=environment, capture_output=True, timeout=300, check=False).returncode))
+        again.start()  # a second import while the API is under load
 
-            def ask(n: int) -> int:
-                path = ("/v1/treaties/open-skies/membership?as_of=2020-06-01", "/v1/treaties/open-skies/events?limit=50", "/v1/verify")[n % 3]
-                return httpx.get(f"{base}{path}", timeout=60).status_code
+        def ask(n: int) -> int:
+            path = ("/v1/treaties/open-skies/membership?as_of=2020-06-01", "/v1/treaties/open-skies/events?limit=50", "/v1/verify")[n % 3]
+            return httpx.get(f"{stack.base}{path}", timeout=60).status_code
 
-            with ThreadPoolExecutor(12) as pool:
-                statuses = list(pool.map(ask, range(60)))
-            again.join(timeout=300)
-            assert set(statuses) == {200}, statuses
-            assert answers == [0]
-        finally:
-            for process in (api, worker):
-                process.terminate()
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        with ThreadPoolExecutor(12) as pool:
+            statuses = list(pool.map(ask, range(60)))
+        again.join(timeout=300)
+        assert set(statuses) == {200}, statuses
+        assert answers == [0]
     assert 6 <= peak() < 30, peak()  # every process connected, and together they stayed within the budget

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -74,6 +74,13 @@ class Stack:
 @pytest.fixture
 def stack(environment: dict[str, str]) -> Iterator[Stack]:
     """import (one-shot), then worker and api, as the compose file orders them."""
+    with running_stack(environment) as running:
+        yield running
+
+
+@contextmanager
+def running_stack(environment: dict[str, str]) -> Iterator[Stack]:
+    """The compose file's stack, run here: the import, then the worker and the api (4 workers)."""
     import_dataset(environment)
     port = free_port()
     worker = subprocess.Popen(as_local(compose_command("worker")), cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
