@@ -31,17 +31,34 @@ def _constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _depth_within(value: Any, limit: int) -> bool:
-    stack = [(value, 1)]
+def _check_tree(value: dict[str, Any]) -> None:
+    """Refuse a body nested deeper than :data:`MAX_DEPTH`, or with a key that is not Unicode text.
+
+    (A lone surrogate in a value is the domain's to name, field by field; a key has no field to
+    name but the body.)
+    """
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
     while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        for child in children:
+        item, depth, path = stack.pop()
+        if isinstance(item, dict):
+            children = []
+            for key, child in item.items():
+                try:
+                    key.encode("utf-8")
+                except UnicodeEncodeError:
+                    escaped = key.encode("utf-8", "backslashreplace").decode()
+                    raise InvalidInput(f"the key {escaped!r}{f' in {path}' if path else ''} holds a lone surrogate, which is not Unicode text",
+                                       field="body") from None
+                children.append((child, f"{path}.{key}" if path else key))
+        elif isinstance(item, list):
+            children = [(child, f"{path}[{i}]") for i, child in enumerate(item)]
+        else:
+            continue
+        for child, where in children:
             if isinstance(child, dict | list):
-                if depth + 1 > limit:
-                    return False
-                stack.append((child, depth + 1))
-    return True
+                if depth + 1 > MAX_DEPTH:
+                    raise InvalidInput(f"the request body nests deeper than {MAX_DEPTH} levels", field="body")
+                stack.append((child, depth + 1, where))
 
 
 def json_object(raw: bytes, content_type: str | None) -> dict[str, Any]:
@@ -69,14 +86,21 @@ def json_object(raw: bytes, content_type: str | None) -> dict[str, Any]:
     if not isinstance(value, dict):
         kind = "null" if value is None else {list: "an array", str: "a string", bool: "a boolean"}.get(type(value), "a number")
         raise InvalidInput(f"expected a JSON object, got {kind}", field="body")
-    if not _depth_within(value, MAX_DEPTH):
-        raise InvalidInput(f"the request body nests deeper than {MAX_DEPTH} levels", field="body")
+    _check_tree(value)
     return value
 
 
 async def request_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object (see :func:`json_object`)."""
-    return json_object(await request.body(), request.headers.get("content-type"))
+    """The request's JSON object (see :func:`json_object`), read no further than the size cap."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is {int(declared):,} bytes; the API reads at most {MAX_BODY_BYTES:,}", field="body")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES:,} bytes, the most the API reads", field="body")
+    return json_object(bytes(raw), request.headers.get("content-type"))
 
 
 JsonObject = Annotated[dict[str, Any], Depends(request_body)]

@@ -77,8 +77,13 @@ def _kind(error: Exception) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
 
 
+def _text(value: str) -> str:
+    """``value`` as UTF-8 can carry it: a lone surrogate a client sent is echoed as its escape (``\\ud800``)."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _body(kind: str, field: str | None, reason: str) -> dict[str, Any]:
-    return {"error": kind, "field": field, "reason": reason}
+    return {"error": kind, "field": None if field is None else _text(field), "reason": _text(reason)}
 
 
 def _field_of(location: tuple[Any, ...]) -> str | None:
@@ -118,5 +123,5 @@ def install_error_handlers(app: FastAPI) -> None:
         problems = [_problem(e) for e in error.errors()] or [("invalid_input", None, "invalid request")]
         kind, field, reason = problems[0]
         body = _body(kind, field, reason)
-        body["errors"] = [{"field": f, "reason": r} for _, f, r in problems]
+        body["errors"] = [{"field": None if f is None else _text(f), "reason": _text(r)} for _, f, r in problems]
         return JSONResponse(body, status_code=422)

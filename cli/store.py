@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from eventsourcing.projection import ProjectionRunner
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -22,7 +21,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from treaty_ledger.bootstrap import Services, view_env
+from treaty_ledger.bootstrap import open_projection_runner
 from treaty_ledger.cli.base import (
     DatabaseOption,
     app,
@@ -34,7 +33,6 @@ from treaty_ledger.cli.base import (
     open_services_or_exit,
 )
 from treaty_ledger.domain.dates import parse_date, parse_timestamp, today
-from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.domain.states import normalise_state
 from treaty_ledger.projections.replay import (
     compliance_by_replay,
@@ -45,10 +43,8 @@ from treaty_ledger.store.database import (
     DEFAULT_DATABASE,
     DatabaseURL,
     parse_database_url,
-    startup_lock,
 )
 from treaty_ledger.store.datasets import export_lines, import_file
-from treaty_ledger.store.postgres_views import PostgresLedgerView
 from treaty_ledger.store.projection import LedgerProjection, ViewsMoved
 
 
@@ -115,32 +111,38 @@ def project(
     On PostgreSQL this runs eventsourcing's ProjectionRunner on a LISTEN/NOTIFY subscription;
     on SQLite, which offers no subscription, it polls.
     """
-    services = open_services_or_exit(database)
-    url = services.database
     try:
         with exit_on_ledger_error():
-            catch_up_with_progress(services, label="catching up")
+            url = parse_database_url(database)
             if url.is_postgres:
-                _follow_with_runner(services, url)
-            else:
+                _follow_with_runner(url)
+                return
+            services = open_services_or_exit(database)
+            try:
+                catch_up_with_progress(services, label="catching up")
                 console.print(f"projection worker following {url.redacted()}, every {poll_interval:g} s (Ctrl-C to stop)")
                 while True:
                     services.read.refresh()
                     time.sleep(poll_interval)
+            finally:
+                services.close()
     except KeyboardInterrupt:
         console.print("stopped")
-    finally:
-        services.close()
 
 
-def _follow_with_runner(services: Services, url: DatabaseURL) -> None:
-    """Run eventsourcing's ProjectionRunner; when the views move under it, catch up and follow again."""
+def _follow_with_runner(url: DatabaseURL) -> None:
+    """Catch up, then follow with eventsourcing's ProjectionRunner; when the views move under it
+    (a rebuild stopped part-way, say), catch up and follow again from where they stand.
+
+    The services that catch up are closed before the runner starts: it opens its own, and the
+    process keeps to its connection budget."""
     while True:
-        with startup_lock(url):
-            services.view.create_views()  # what a rebuild that stopped part-way left uncreated
-            runner = ProjectionRunner(
-                application_class=Ledger, projection_class=LedgerProjection, view_class=PostgresLedgerView, env=view_env(url)
-            )
+        services = open_services_or_exit(url.url)
+        try:
+            catch_up_with_progress(services, label="catching up")
+        finally:
+            services.close()
+        runner = open_projection_runner(url)
         try:
             with runner:  # subscribed from where the views stand
                 console.print(f"projection worker following {url.redacted()} (Ctrl-C to stop)")
@@ -151,9 +153,8 @@ def _follow_with_runner(services: Services, url: DatabaseURL) -> None:
                         runner.projection.stop_waiting()  # or stopping waits for a rebuild in progress
                     raise
             return
-        except ViewsMoved as moved:  # a rebuild stopped part-way, say: follow again from where they stand
+        except ViewsMoved as moved:
             console.print(f"{moved.reason}: catching up, then following again")
-            catch_up_with_progress(services, label="catching up")
 
 
 @app.command()

@@ -115,7 +115,10 @@ def parse_timestamp(value: Any, *, field: str) -> datetime:
         raise InvalidDate(f"expected an ISO 8601 timestamp, got {value!r}", field=field)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidDate(f"{value!r} lies outside the years 1 to 9999 once taken to UTC", field=field) from None
 
 
 def utc_now() -> datetime:

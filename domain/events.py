@@ -25,9 +25,12 @@ from treaty_ledger.domain.sources import normalise_source
 
 __all__ = [
     "COMMON_FIELDS",
+    "COMPLIANCE",
     "EVENT_TYPES",
     "LEDGER_FIELDS",
+    "PARTICIPATION",
     "RESTRICTION_KINDS",
+    "TREATY_WIDE",
     "EventType",
     "FieldSpec",
     "NewEvent",
@@ -249,6 +252,16 @@ EVENT_TYPES: dict[str, EventType] = {
         ),
     )
 }
+
+
+PARTICIPATION = frozenset(name for name, spec in EVENT_TYPES.items() if spec.category == "participation")
+"""The types that change who is bound: each has its legal effect in the fold."""
+
+COMPLIANCE = frozenset(name for name, spec in EVENT_TYPES.items() if spec.category == "compliance")
+"""The types of the compliance picture: each has its effect in the fold."""
+
+TREATY_WIDE = frozenset(name for name, spec in EVENT_TYPES.items() if spec.treaty_wide)
+"""The types that concern the treaty as a whole, not one state."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from treaty_ledger.domain.compliance import ComplianceFold
 from treaty_ledger.domain.effective import Effective
-from treaty_ledger.domain.events import EVENT_TYPES
+from treaty_ledger.domain.events import EVENT_TYPES, PARTICIPATION
 from treaty_ledger.domain.participation import ParticipationFold
 from treaty_ledger.domain.rules import TreatyRules
 from treaty_ledger.domain.timeline import Timeline
@@ -30,7 +30,7 @@ class TimelineFold(ParticipationFold, ComplianceFold):
             self.current = event
             if self.pending:
                 self.advance(event.date)
-            if event.type in _PARTICIPATION:
+            if event.type in PARTICIPATION:
                 self.check_not_terminated(event)
             handler = _HANDLERS.get(event.type)
             if handler is not None:
@@ -43,7 +43,6 @@ class TimelineFold(ParticipationFold, ComplianceFold):
 _HANDLERS = {name: getattr(TimelineFold, f"on_{name}") for name in EVENT_TYPES if hasattr(TimelineFold, f"on_{name}")}
 """Each event type's handler in the fold (looked up once, not per event)."""
 
-_PARTICIPATION = frozenset(name for name, spec in EVENT_TYPES.items() if spec.category == "participation")
 
 
 def build_timeline(rules: TreatyRules, events: list[Effective]) -> Timeline:

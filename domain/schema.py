@@ -86,7 +86,10 @@ def _described(spec: FieldSpec, ref_prefix: str) -> dict[str, Any]:
         return {"allOf": [schema], "description": description}
     if spec.required:
         return {**schema, "description": description}
-    return {"anyOf": [schema, {"type": "null"}], "description": description}
+    absent: list[dict[str, Any]] = [{"type": "null"}]
+    if schema.get("type") == "string":
+        absent.insert(0, {"type": "string", "maxLength": 0})  # "" is taken as absent, as null is
+    return {"anyOf": [schema, *absent], "description": description}
 
 
 def event_schema_name(spec: EventType) -> str:

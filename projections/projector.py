@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from treaty_ledger.domain.effective import effective_events
-from treaty_ledger.domain.events import EVENT_TYPES
+from treaty_ledger.domain.events import COMPLIANCE, EVENT_TYPES, PARTICIPATION, TREATY_WIDE
 from treaty_ledger.domain.fold import build_timeline
 from treaty_ledger.domain.records import Record
 from treaty_ledger.domain.rules import TreatyRules
@@ -24,9 +24,6 @@ from treaty_ledger.projections.intervals import KINDS, Interval, intervals_of
 
 __all__ = ["Change", "Registration", "Scope", "TreatyProjector"]
 
-_PARTICIPATION = {name for name, spec in EVENT_TYPES.items() if spec.category == "participation"}
-_COMPLIANCE = {name for name, spec in EVENT_TYPES.items() if spec.category == "compliance"}
-_TREATY_WIDE = {name for name, spec in EVENT_TYPES.items() if spec.treaty_wide}
 
 
 _REFERENCE = {
@@ -117,15 +114,15 @@ class TreatyProjector:
 
     def _index(self, record: Record) -> None:
         self.records.append(record)
-        if record.type in _TREATY_WIDE:
+        if record.type in TREATY_WIDE:
             self.treaty_wide.append(record)
         elif record.type in ("correction", "retraction"):
             self.maintenance.append(record)
-        elif record.type in _PARTICIPATION:
+        elif record.type in PARTICIPATION:
             self.by_state.setdefault(str(record.state), []).append(record)
             if record.type == "succeeded":
                 self.has_succession = True
-        elif record.type in _COMPLIANCE:
+        elif record.type in COMPLIANCE:
             self.by_item.setdefault(self._item_of(record), []).append(record)
 
     @staticmethod
@@ -148,11 +145,11 @@ class TreatyProjector:
 
     def scope_of(self, record: Record) -> Scope:
         """The rows ``record`` can change."""
-        if record.type in _COMPLIANCE:
+        if record.type in COMPLIANCE:
             return Scope("item", self._item_of(record))
-        if record.type not in _PARTICIPATION:
+        if record.type not in PARTICIPATION:
             return Scope("treaty") if record.type in ("correction", "retraction") else Scope("none")
-        if record.type in _TREATY_WIDE or self.has_succession or self.rules.minimum_parties:
+        if record.type in TREATY_WIDE or self.has_succession or self.rules.minimum_parties:
             return Scope("treaty")
         return Scope("state", record.state)
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
+from uuid import UUID
 
 from treaty_ledger.domain.effective import effective_events
 from treaty_ledger.domain.errors import EventNotFound, InvalidInput, TreatyNotFound
@@ -167,9 +168,13 @@ class ReadModel:
 
     def event(self, event_id: str) -> dict[str, Any]:
         """One event with its corrections and retraction."""
-        record = self.view.record_by_id(event_id)
+        try:
+            canonical = str(UUID(event_id))
+        except ValueError:
+            raise EventNotFound(f"no event with id {event_id!r}: event ids are UUIDs", field="id") from None
+        record = self.view.record_by_id(canonical)
         if record is None:
-            raise EventNotFound(f"no event with id {event_id}", field="id")
+            raise EventNotFound(f"no event with id {canonical}", field="id")
         naming = self.view.records_naming(record.treaty, record.id)
         corrections = [r for r in naming if r.type == "correction"]
         retraction = next((r for r in naming if r.type == "retraction"), None)

@@ -10,6 +10,6 @@ same name; in a checkout the names here are links to them)::
     projections     the read side: interval rows, answers, replay, the projector
     domain          the catalogue of events and rules, the fold, the aggregate, the application
 
-Each layer imports only the layers below it; ``.importlinter`` states the contract and CI
-checks it.
+Each layer imports only the layers below it; the contract is in ``pyproject.toml``
+(``[tool.importlinter]``), and CI checks it.
 """

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.projection import ProjectionRunner
 from eventsourcing.utils import Environment, get_topic
 
 from treaty_ledger.domain.ledger import Ledger
@@ -26,7 +27,13 @@ from treaty_ledger.store.projection import APPLICATION_NAME, LedgerProjection
 from treaty_ledger.store.sqlite_views import SQLiteLedgerView
 from treaty_ledger.store.views import LedgerView
 
-__all__ = ["Services", "open_ledger", "open_services", "open_view"]
+__all__ = [
+    "Services",
+    "open_ledger",
+    "open_projection_runner",
+    "open_services",
+    "open_view",
+]
 
 
 _TRACKING_TABLE = {"sqlite": "tracking", "postgresql": f"{LedgerProjection.name}_tracking"}
@@ -147,3 +154,24 @@ def open_services(database: str | DatabaseURL | None = None, *, catch_up: bool =
     if catch_up:
         read.refresh()
     return Services(ledger, read, projection, url)
+
+
+def open_projection_runner(database: str | DatabaseURL) -> ProjectionRunner[Ledger, LedgerView]:
+    """eventsourcing's ProjectionRunner of the views, on a PostgreSQL LISTEN/NOTIFY subscription.
+
+    It opens an application and a view of its own: the application's pool of 2 (the
+    subscription's LISTEN holds one), the view's of 1, and the set-up lock's while it starts;
+    so a caller following with it holds no :class:`Services` meanwhile, and keeps to 4. The views' tables
+    are checked (and what a rebuild that stopped part-way left uncreated is created) first.
+    """
+    url = _url(database)
+    env = view_env(url)
+    if url.is_postgres:  # eventsourcing reads NAME_KEY before KEY: the application's pool 2, the view's 1
+        env[f"{Ledger.name.upper()}_POSTGRES_MAX_OVERFLOW"] = "1"
+        env[f"{LedgerProjection.name.upper()}_POSTGRES_MAX_OVERFLOW"] = "0"
+    with _lock(url):
+        runner: ProjectionRunner[Ledger, LedgerView] = ProjectionRunner(
+            application_class=Ledger, projection_class=LedgerProjection, view_class=_view_class(url), env=env
+        )
+        runner.projection.view.create_views()
+    return runner

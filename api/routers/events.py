@@ -32,9 +32,9 @@ _IDEMPOTENCY = uuid5(NAMESPACE_URL, "https://treaty-ledger.org/idempotency/")
              openapi_extra=json_body("EventCreate", "the event: type, date, state, the type's own fields, source (docs/events.md)"))
 def record_event(
     treaty: str,
+    key: WriterKey,  # before the body: a request without a key is a 401, whatever its body
     payload: JsonObject,
     services: ServicesDep,
-    key: WriterKey,
     idempotency_key: Annotated[str | None, Header(description="makes a retry safe: same key and body, same response", max_length=200)] = None,
 ) -> Any:
     """Record one event. It is checked against the treaty's timeline; on any error nothing is recorded."""

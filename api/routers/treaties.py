@@ -29,7 +29,7 @@ BODY_ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TreatyPublic,
              responses={**ERRORS, **BODY_ERRORS, 409: {"model": ErrorPublic, "description": "a treaty with that id exists"}},
              openapi_extra=json_body("TreatyCreate", "the treaty: id, title, depositaries, rules, source"))
-def register_treaty(body: JsonObject, services: ServicesDep, _: WriterKey) -> dict[str, Any]:
+def register_treaty(_: WriterKey, body: JsonObject, services: ServicesDep) -> dict[str, Any]:
     """Register a treaty with its rules and source."""
     return services.register_treaty(body).to_json()  # type: ignore[no-any-return]
 

@@ -65,5 +65,5 @@ def test_serve_with_workers_exits_non_zero_when_a_worker_fails_to_start(monkeypa
         port = probe.getsockname()[1]
     monkeypatch.setenv("TREATY_LEDGER_DATABASE", "")  # serve sets it for its workers
     result = runner.invoke(app, ["serve", "--port", str(port), "--workers", "2", "--database", f"sqlite:///{tmp_path / 'ledger.db'}"])
-    assert result.exit_code != 0, result.output
+    assert result.exit_code == 3, result.output  # as the README says
     assert "a worker failed to start" in result.output
