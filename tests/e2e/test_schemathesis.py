@@ -1,4 +1,4 @@
-"""schemathesis against the app's OpenAPI document: no 5xx, and no response that breaks its schema."""
+"""schemathesis against the served OpenAPI document: no 5xx, and no response that breaks its schema."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -17,9 +16,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.command_line import create_key
+from tests.e2e.server import start_server
 from tests.scenario import SOURCE
-from treaty_ledger.api.app import create_app
-from treaty_ledger.api.settings import Settings
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 KEYS: dict[str, str] = {}
@@ -27,16 +25,17 @@ KEYS: dict[str, str] = {}
 
 @pytest.fixture(scope="module")
 def served_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """The app's own OpenAPI document, its requests sent to the app in process (its ASGI interface)."""
     database = f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'ledger.db'}"
     KEYS["writer"] = create_key(database, "schemathesis", "writer")
-    app = create_app(settings=Settings(database=database))
-    with TestClient(app, headers={"Authorization": f"Bearer {KEYS['writer']}"}) as client:  # its lifespan opens the store
+    server = start_server(database)
+    with server.client(KEYS["writer"]) as client:
         client.post("/v1/treaties", json={"id": "open-skies", "title": "Treaty on Open Skies", "source": SOURCE,
                                           "rules": {"withdrawal_notice": "P6M", "late_joiner_delay": "P60D"}})
         for body in ({"type": "ratified", "state": "USA", "date": "1993-12-03"}, {"type": "entered_into_force", "date": "2002-01-01"}):
             client.post("/v1/treaties/open-skies/events", json={**body, "source": SOURCE})
-        yield schemathesis.openapi.from_asgi("/openapi.json", app)
+    schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
+    yield schema
+    server.stop()
 
 
 def test_the_api_answers_every_generated_request_within_its_schema(served_schema: schemathesis.BaseSchema) -> None:
