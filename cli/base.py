@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
+import psycopg
 import typer
+from eventsourcing.persistence import OperationalError as EventsourcingOperationalError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -111,6 +113,10 @@ def exit_on_ledger_error(suffix: str = "") -> Iterator[None]:
         yield
     except LedgerError as error:
         errors.print(f"[red]error:[/red] {error}{suffix}")
+        raise typer.Exit(2) from None
+    except (psycopg.OperationalError, EventsourcingOperationalError) as error:  # the server does not answer, or refuses us
+        reason = " ".join(str(error).split()) or type(error).__name__
+        errors.print(f"[red]error:[/red] cannot reach the database: {reason}")
         raise typer.Exit(2) from None
 
 

@@ -69,7 +69,8 @@ def list_events(
     _: ReaderKey,
     state: Annotated[str | None, Query(description="only events of this state")] = None,
     type: Annotated[list[str] | None, Query(description="only events of these types (repeatable)")] = None,  # noqa: A002
-    from_: Annotated[str | None, Query(alias="from", description="effective date on or after (YYYY-MM-DD)", json_schema_extra=DATE_FORMAT)] = None,
+    from_: Annotated[str | None, Query(alias="from", json_schema_extra=DATE_FORMAT,
+                                       description="effective date on or after (YYYY-MM-DD), inclusive (unlike changes' from, the exclusive starting point)")] = None,
     to: Annotated[str | None, Query(description="effective date on or before (YYYY-MM-DD)", json_schema_extra=DATE_FORMAT)] = None,
     known_at: KnownAt = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,

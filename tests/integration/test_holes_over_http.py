@@ -6,7 +6,6 @@ holes are checked on SQLite and PostgreSQL through the services in ``test_holes_
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.e2e.server import create_key
+from tests.integration.test_holes_at_the_door import cursor_of
 from tests.scenario import SOURCE, event, in_force, notified, ratified, signed
 from treaty_ledger.api.app import create_app
 from treaty_ledger.bootstrap import Services, open_services
@@ -44,10 +44,6 @@ def posted(client: TestClient, body: dict[str, Any]) -> tuple[int, dict[str, Any
     response = client.post("/v1/treaties/open-skies/events", json=body)
     assert len(client.get("/v1/treaties/open-skies/events").json()["events"]) == before
     return response.status_code, response.json()
-
-
-def cursor_of(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def test_a_notice_whose_effect_falls_past_9999_is_a_422_naming_the_date(client: TestClient) -> None:
