@@ -29,7 +29,7 @@ from treaty_ledger.domain.errors import (
     WriteConflict,
 )
 from treaty_ledger.store.keys import KeyNotFound
-from treaty_ledger.store.projection import ViewsIncomplete
+from treaty_ledger.store.projection import ViewsBeingRebuilt, ViewsIncomplete
 
 __all__ = ["ApiError", "Forbidden", "PayloadTooLarge", "Unauthorized", "UnsupportedMediaType", "install_error_handlers"]
 
@@ -70,7 +70,7 @@ class UnsupportedMediaType(ApiError):
 
 
 _STATUS = ((TreatyNotFound, 404), (EventNotFound, 404), (KeyNotFound, 404), (TreatyAlreadyExists, 409), (WriteConflict, 503),
-           (ViewsIncomplete, 500))
+           (ViewsIncomplete, 500), (ViewsBeingRebuilt, 503))
 
 
 def _kind(error: Exception) -> str:
@@ -110,7 +110,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LedgerError)
     async def ledger_error(_: Request, error: LedgerError) -> JSONResponse:
         status = next((code for kind, code in _STATUS if isinstance(error, kind)), 422)
-        headers = {"Retry-After": "1"} if status == 503 else None
+        headers = {"Retry-After": str(getattr(error, "retry_after", 1))} if status == 503 else None
         return JSONResponse(_body(_kind(error), error.field, error.reason), status_code=status, headers=headers)
 
     @app.exception_handler(ApiError)

@@ -87,9 +87,13 @@ class ViewReader(Protocol):
 class ReadModel:
     """Membership, one state, compliance, changes and the audit history, from the materialized views."""
 
-    def __init__(self, view: ViewReader, catch_up: Callable[[], int]) -> None:
+    def __init__(self, view: ViewReader, catch_up: Callable[[], int], current: Callable[[], int] | None = None) -> None:
         self.view = view
         self._catch_up = catch_up
+        self._current = current or (lambda: 0)
+        """Called before every answer: catches the views up when they are behind the store (another
+        process recorded events, or a rebuild died part-way), cheaply when they are not; raises
+        when they cannot be read now (a rebuild holds them)."""
         self._treaties: dict[str, TreatyRow] = {}
         """Treaties found, by id: a treaty is never unregistered and its rules never change, so a
         query needs the views' treaty row only the first time (then one query, not two)."""
@@ -99,7 +103,8 @@ class ReadModel:
         return self._catch_up()
 
     def treaty(self, treaty: str) -> TreatyRow:
-        """The treaty, or :class:`TreatyNotFound`."""
+        """The treaty, or :class:`TreatyNotFound` (the views caught up first, when behind the store)."""
+        self._current()
         slug = normalise_treaty_id(treaty, field="treaty")
         row = self._treaties.get(slug) or self.view.treaty_row(slug)
         if row is None:
@@ -172,6 +177,7 @@ class ReadModel:
             canonical = str(UUID(event_id))
         except ValueError:
             raise EventNotFound(f"no event with id {event_id!r}: event ids are UUIDs", field="id") from None
+        self._current()
         record = self.view.record_by_id(canonical)
         if record is None:
             raise EventNotFound(f"no event with id {canonical}", field="id")

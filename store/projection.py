@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.application import LRUCache
@@ -31,7 +32,7 @@ from treaty_ledger.store.view_locks import RebuildInProgress, ViewsBusy
 from treaty_ledger.store.view_rows import BatchRows
 from treaty_ledger.store.views import LedgerView
 
-__all__ = ["APPLICATION_NAME", "LedgerProjection", "ViewsIncomplete", "ViewsMoved"]
+__all__ = ["APPLICATION_NAME", "LedgerProjection", "Standing", "ViewsBeingRebuilt", "ViewsIncomplete", "ViewsMoved"]
 
 APPLICATION_NAME = Ledger.name
 """The name the views track the ledger's notifications under."""
@@ -53,6 +54,36 @@ class ViewsMoved(LedgerError):
     Raised to eventsourcing's ``ProjectionRunner`` (``treaty-ledger project``), which stops; the
     command catches up from the views and starts following again.
     """
+
+
+class ViewsBeingRebuilt(LedgerError):
+    """The views are behind the store and a rebuild holds them: a read cannot be answered from them now.
+
+    The API answers 503 with ``Retry-After`` (:attr:`retry_after` seconds): the rebuild applies
+    every event recorded before it ends, and a read after it is answered from complete views.
+    """
+
+    retry_after = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where the views stand beside the store: two notification ids, and whether a rebuild holds the views."""
+
+    views: int | None
+    """The last notification the views applied (their tracking position; ``None``: none)."""
+    store: int | None
+    """The store's last notification id (``None``: no event recorded)."""
+
+    @property
+    def behind(self) -> bool:
+        """Whether the store holds events the views have not applied."""
+        return (self.views or 0) < (self.store or 0)
+
+    def describe(self) -> str:
+        """Where the views stand, in words."""
+        return f"the views stand at notification {self.views or 0}, the store at {self.store or 0}"
+
 
 _CACHED_TREATIES = 256
 """How many treaties' projectors a projection keeps in memory, unless told otherwise (``max_cached_treaties``)."""
@@ -182,6 +213,36 @@ class LedgerProjection(Projection[LedgerView]):
                 # back what this process held (the views may have been rebuilt meanwhile).
 
     # -- pull-based catch-up ----------------------------------------------------------------------
+
+    def standing(self, ledger: Ledger) -> Standing:
+        """Where the views stand beside the store: their tracking position and the store's last notification id."""
+        return Standing(self.view.max_tracking_id(APPLICATION_NAME), ledger.recorder.max_notification_id())
+
+    def ensure_current(self, ledger: Ledger) -> int:
+        """Catch the views up if they are behind the store (before a read); return how many events were applied.
+
+        Cheap when they are current: two ids read and compared. They fall behind when another
+        process records events without catching them up (an import, a process killed between
+        its write and its catch-up, the projection worker stopped), or when a rebuild died
+        part-way (its last batch written, or the views left empty). Raises
+        :class:`ViewsBeingRebuilt` when they are behind and a rebuild holds them: the read is
+        to be asked again once the rebuild has loaded them.
+        """
+        before = self.standing(ledger)
+        if not before.behind:
+            return 0
+        if self.view.held_by_a_rebuild():
+            raise ViewsBeingRebuilt(f"the views are being rebuilt ({before.describe()}): ask again in a few seconds")
+        if self._tracked is not None and (before.views is None or before.views < self._tracked):
+            # The views went back since this process last wrote them: a rebuild ran, or died
+            # part-way and left indexes uncreated (each statement is IF NOT EXISTS).
+            self.view.create_views()
+        applied = self.catch_up(ledger)
+        after = self.view.max_tracking_id(APPLICATION_NAME)
+        if (after or 0) < (before.store or 0):  # a rebuild took the views meanwhile
+            raise ViewsBeingRebuilt(f"the views are being rebuilt (they stand at notification {after or 0}, "
+                                    f"the store at {before.store}): ask again in a few seconds")
+        return applied
 
     def catch_up(self, ledger: Ledger, *, batch_size: int = 1000, progress: Callable[[int], None] | None = None) -> int:
         """Apply every notification the views have not applied yet; return how many were applied.

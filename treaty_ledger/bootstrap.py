@@ -150,7 +150,7 @@ def open_services(database: str | DatabaseURL | None = None, *, catch_up: bool =
     ledger = open_ledger(url)
     view = open_view(url)
     projection = LedgerProjection(view)
-    read = ReadModel(view, lambda: projection.catch_up(ledger))
+    read = ReadModel(view, lambda: projection.catch_up(ledger), lambda: projection.ensure_current(ledger))
     if catch_up:
         read.refresh()
     return Services(ledger, read, projection, url)

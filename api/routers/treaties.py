@@ -18,10 +18,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorPublic, "description": "the key lacks the role"},
     404: {"model": ErrorPublic, "description": "unknown treaty"},
     422: {"model": ErrorPublic, "description": "bad input: the field and the reason"},
+    503: {"model": ErrorPublic, "description": "not now (a rebuild holds the views, or a write kept conflicting): ask again after Retry-After seconds"},
 }
 
 BODY_ERRORS: dict[int | str, dict[str, Any]] = {
-    413: {"model": ErrorPublic, "description": "the body is larger than 1 MiB"},
+    413: {"model": ErrorPublic, "description": "the body is larger than the API reads (1 MiB unless TREATY_LEDGER_MAX_BODY_BYTES says otherwise)"},
     415: {"model": ErrorPublic, "description": "the body is not sent as application/json"},
 }
 
