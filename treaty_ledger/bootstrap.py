@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory
@@ -108,6 +110,8 @@ class Services:
     read: ReadModel
     projection: LedgerProjection
     database: DatabaseURL
+    _verified: tuple[int | None, dict[str, Any]] | None = field(default=None, init=False, repr=False)
+    _verifying: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def view(self) -> LedgerView:
@@ -125,6 +129,24 @@ class Services:
         summary = self.ledger.register_treaty(payload)
         self.read.refresh()
         return summary
+
+    def verify_ledger(self) -> dict[str, Any]:
+        """The whole ledger's verification (:meth:`Ledger.verify`, as JSON), computed once per head of the store.
+
+        Recomputing every hash chain takes seconds at 50,000 events, and the API serves it to
+        anyone: the answer is kept in this process with the store's last notification id, so
+        a repeat costs one query until an event is recorded. One computation at a time: callers
+        arriving meanwhile wait for it and share its answer. (The triggers refuse to change or
+        delete stored events; a row changed behind their back without a new event is found by
+        the next computation after an event, a restart, or ``treaty-ledger verify``, never cached.)
+        """
+        with self._verifying:
+            head = self.ledger.recorder.max_notification_id()
+            if self._verified is None or self._verified[0] != head:
+                # Events recorded after ``head`` was read may be in the answer: it is then newer
+                # than its key, and the next call, seeing a later head, computes it again.
+                self._verified = (head, self.ledger.verify().to_json())
+            return copy.deepcopy(self._verified[1])
 
     def rebuild_views(self, *, workers: int | None = None, progress: Callable[[int], None] | None = None,
                       indexing: Callable[[], None] | None = None) -> int:

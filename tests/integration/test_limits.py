@@ -1,5 +1,5 @@
 """Limits: the request body cap is a setting (``TREATY_LEDGER_MAX_BODY_BYTES``), still a 413 before
-the body is parsed."""
+the body is parsed; the whole ledger's verification is computed once per head of the store."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from contextlib import closing
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.scenario import SOURCE
+from tests.scenario import SOURCE, acceded, in_force, ratified
 from treaty_ledger.api.app import create_app
 from treaty_ledger.api.bodies import MAX_BODY_BYTES
 from treaty_ledger.api.settings import Settings
@@ -73,3 +73,36 @@ class TestTheBodyLimit:
             assert api.post(EVENTS, content=body).status_code == 413
         with client(services, Settings(database=database_url, max_body_bytes=2 * MAX_BODY_BYTES)) as api:
             assert api.post(EVENTS, content=body).status_code == 201
+
+
+class TestTheVerifyCache:
+    def test_a_repeat_is_answered_the_same_without_recomputing_and_a_new_event_makes_it_recompute(
+            self, services: Services, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        for body in (ratified("USA", "1993-12-03"), ratified("RUS", "2001-11-02"), in_force("2002-01-01")):
+            services.record_event("open-skies", body)
+        computed: list[object] = []
+        verify = services.ledger.verify
+
+        def counted(*args: object, **kwargs: object) -> object:
+            computed.append(args)
+            return verify(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(services.ledger, "verify", counted)
+        with TestClient(create_app(Settings(database=database_url), services)) as api:
+            first = api.get("/v1/verify").json()
+            assert first == {"ok": True, "events_checked": 4, "head": first["head"], "first_bad_event": None}
+            assert [api.get("/v1/verify").json() for _ in range(3)] == [first] * 3
+            assert len(computed) == 1  # the repeats read the store's head only
+            assert api.get("/v1/treaties/open-skies/verify").json()["ok"] is True  # one treaty's chain is not cached
+            assert len(computed) == 2
+
+            services.ledger.record_event("open-skies", acceded("FIN", "2002-12-13"))  # a new head, recorded elsewhere
+            second = api.get("/v1/verify").json()
+            assert len(computed) == 3
+            assert second["events_checked"] == 5 and second["head"] != first["head"] and second["ok"] is True
+            assert api.get("/v1/verify").json() == second and len(computed) == 3
+
+    def test_the_cached_answer_is_a_copy_the_caller_cannot_change(self, services: Services) -> None:
+        answer = services.verify_ledger()
+        answer["ok"] = False
+        assert services.verify_ledger()["ok"] is True
