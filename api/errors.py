@@ -28,6 +28,7 @@ from treaty_ledger.domain.errors import (
     TreatyNotFound,
     WriteConflict,
 )
+from treaty_ledger.store.idempotency import IdempotencyInProgress
 from treaty_ledger.store.keys import KeyNotFound
 from treaty_ledger.store.projection import ViewsBeingRebuilt, ViewsIncomplete
 
@@ -69,8 +70,8 @@ class UnsupportedMediaType(ApiError):
     status = 415
 
 
-_STATUS = ((TreatyNotFound, 404), (EventNotFound, 404), (KeyNotFound, 404), (TreatyAlreadyExists, 409), (WriteConflict, 503),
-           (ViewsIncomplete, 500), (ViewsBeingRebuilt, 503))
+_STATUS = ((TreatyNotFound, 404), (EventNotFound, 404), (KeyNotFound, 404), (TreatyAlreadyExists, 409), (IdempotencyInProgress, 409),
+           (WriteConflict, 503), (ViewsIncomplete, 500), (ViewsBeingRebuilt, 503))
 
 
 def _kind(error: Exception) -> str:
@@ -110,7 +111,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LedgerError)
     async def ledger_error(_: Request, error: LedgerError) -> JSONResponse:
         status = next((code for kind, code in _STATUS if isinstance(error, kind)), 422)
-        headers = {"Retry-After": str(getattr(error, "retry_after", 1))} if status == 503 else None
+        retry = status == 503 or isinstance(error, IdempotencyInProgress)
+        headers = {"Retry-After": str(getattr(error, "retry_after", 1))} if retry else None
         return JSONResponse(_body(_kind(error), error.field, error.reason), status_code=status, headers=headers)
 
     @app.exception_handler(ApiError)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from uuid import NAMESPACE_URL, uuid5
 
 from fastapi import APIRouter, Header, Query, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from treaty_ledger.api.bodies import JsonObject
 from treaty_ledger.api.dependencies import ReaderKey, ServicesDep, WriterKey
@@ -19,47 +19,83 @@ from treaty_ledger.api.schemas import (
     EventPagePublic,
     EventPublic,
 )
+from treaty_ledger.bootstrap import Services
 from treaty_ledger.domain.errors import InvalidInput
-from treaty_ledger.store.idempotency import IdempotencyStore
+from treaty_ledger.domain.records import Record
+from treaty_ledger.store.idempotency import Answer, IdempotencyStore
 
 router = APIRouter(tags=["events"])
 
 _IDEMPOTENCY = uuid5(NAMESPACE_URL, "https://treaty-ledger.org/idempotency/")
 
 
+_IDEMPOTENCY_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorPublic, "description": "idempotency_in_progress: a request with this Idempotency-Key and body is still "
+          "being answered after 30 s (retry later)"},
+}
+
+
 @router.post("/v1/treaties/{treaty}/events", status_code=status.HTTP_201_CREATED, response_model=EventPublic,
-             responses={**ERRORS, **BODY_ERRORS},
+             responses={**ERRORS, **BODY_ERRORS, **_IDEMPOTENCY_ERRORS},
              openapi_extra=json_body("EventCreate", "the event: type, date, state, the type's own fields, source (docs/events.md)"))
 def record_event(
     treaty: str,
     key: WriterKey,  # before the body: a request without a key is a 401, whatever its body
     payload: JsonObject,
     services: ServicesDep,
-    idempotency_key: Annotated[str | None, Header(description="makes a retry safe: same key and body, same response", max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(
+        description="makes a retry safe: the same key and body get the first response, byte for byte; "
+                    "the same key with another body is a 422 idempotency_conflict. Scoped to the API key and the treaty.",
+        max_length=200)] = None,
 ) -> Any:
-    """Record one event. It is checked against the treaty's timeline; on any error nothing is recorded."""
+    """Record one event. It is checked against the treaty's timeline; on any error nothing is recorded.
+
+    With an ``Idempotency-Key`` the write is safe to retry, also when retries race: the key is
+    reserved before the event is recorded, so of requests with one key (from one API key, for one
+    treaty) exactly one records. The others get the first one's response (status and body, byte for
+    byte), waiting up to 30 s for it (then a 409 ``idempotency_in_progress``), or at once a 422
+    ``idempotency_conflict`` naming ``Idempotency-Key`` when their body differs. A write that fails
+    (a 422 for a timeline contradiction, say) records nothing and does not hold the key: a retry,
+    with the same body or a corrected one, is answered afresh. Keys of two API keys never collide.
+    """
     if idempotency_key is None:
         return services.record_event(treaty, payload).to_json()
     store = IdempotencyStore(services.view)
-    scope = f"{treaty}/events"
     request_hash = store.request_hash(payload)
-    earlier = store.lookup(idempotency_key, scope, request_hash)
+    # A response remembered before keys were scoped per API key (its scope names the treaty only).
+    earlier = store.lookup(idempotency_key, f"{treaty}/events", request_hash)
     if earlier is not None:
-        return JSONResponse(earlier[1], status_code=earlier[0])
-    event_id = str(uuid5(_IDEMPOTENCY, f"{treaty}\n{idempotency_key}"))
+        return _sent(earlier)
+    claimed = store.claim(idempotency_key, f"{key.id}/{treaty}/events", request_hash)
+    if isinstance(claimed, Answer):
+        return _sent(claimed)
+    # Derived from the key: a process that takes over a reservation left by one that died after
+    # recording finds the event already recorded instead of recording it twice.
+    event_id = str(uuid5(_IDEMPOTENCY, f"{key.id}\n{treaty}\n{idempotency_key}"))
     try:
-        body = EventPublic.model_validate(services.record_event(treaty, payload, event_id=event_id).to_json()).model_dump(mode="json")
-    except InvalidInput as error:
-        if error.field == "id":  # a concurrent retry with the same key recorded it first
-            earlier = store.lookup(idempotency_key, scope, request_hash)
-            if earlier is not None:
-                return JSONResponse(earlier[1], status_code=earlier[0])
-            record = services.view.record_by_id(event_id)
-            if record is not None:
-                return JSONResponse(EventPublic.model_validate(record.to_json()).model_dump(mode="json"), status_code=201)
+        body = EventPublic.model_validate(_recorded(services, treaty, payload, event_id).to_json()).model_dump(mode="json")
+    except BaseException:
+        store.release(claimed)  # nothing was recorded: the key is free for a retry
         raise
-    store.remember(idempotency_key, scope, request_hash, 201, body)
-    return body
+    return _sent(store.complete(claimed, status.HTTP_201_CREATED, bytes(JSONResponse(body).body)))
+
+
+def _recorded(services: Services, treaty: str, payload: dict[str, Any], event_id: str) -> Record:
+    """Record the event under ``event_id``, or the event already recorded under it (by a request that died before it answered)."""
+    try:
+        return services.record_event(treaty, payload, event_id=event_id)
+    except InvalidInput as error:
+        if error.field != "id":
+            raise
+        services.read.refresh()
+        record = services.view.record_by_id(event_id)
+        if record is None:
+            raise
+        return record
+
+
+def _sent(answer: Answer) -> Response:
+    return Response(answer.body, status_code=answer.status, media_type="application/json")
 
 
 @router.get("/v1/treaties/{treaty}/events", response_model=EventPagePublic, responses=ERRORS)
