@@ -22,6 +22,7 @@ from eventsourcing.utils import get_topic
 from treaty_ledger.domain.dates import utc_now
 from treaty_ledger.domain.errors import (
     InvalidInput,
+    LedgerError,
     TreatyAlreadyExists,
     TreatyNotFound,
     WriteConflict,
@@ -33,7 +34,7 @@ from treaty_ledger.domain.rules import TreatyRules
 from treaty_ledger.domain.transcodings import DateAsISO, RecordAsDict
 from treaty_ledger.domain.treaty import Treaty, registration_content, treaty_uuid
 
-__all__ = ["Ledger", "TreatySummary", "VerifyReport"]
+__all__ = ["Ledger", "TreatySummary", "VerifyReport", "record_batch"]
 
 T = TypeVar("T")
 
@@ -131,24 +132,21 @@ class Ledger(Application[UUID]):
         chosen_id = str(UUID(event_id)) if event_id else str(uuid4())
         return self._append(treaty_id, lambda treaty: treaty.record(new, event_id=chosen_id, recorded_at=utc_now()))
 
-    def record_many(self, treaty_id: str, events: Sequence[Mapping[str, Any] | NewEvent], *, event_ids: Sequence[str] | None = None) -> list[Record]:
+    def record_many(self, treaty_id: str, events: Sequence[Mapping[str, Any] | NewEvent], *, event_ids: Sequence[str] | None = None,
+                    skip_recorded: bool = False, progress: Callable[[int, int], None] | None = None) -> list[Record]:
         """Record a batch of events in one save, checking the timeline once for the whole batch.
 
         For imports: give the batch in effective-date order, so that every prefix of the
-        history is as consistent as the whole. On any error nothing is recorded; a
-        :class:`~treaty_ledger.domain.errors.TimelineContradiction` carries ``event_id``, naming the event.
+        history is as consistent as the whole. With ``skip_recorded``, events whose id the
+        treaty already holds are left out (a second import records nothing). ``progress(done,
+        total)`` is called as events are checked. On any error nothing is recorded, and the
+        error carries ``event_id``, naming the event at fault where there is one.
         """
         news = [e if isinstance(e, NewEvent) else normalise_event(e) for e in events]
         ids = [str(UUID(i)) for i in event_ids] if event_ids is not None else [str(uuid4()) for _ in news]
         if len(ids) != len(news):
             raise InvalidInput("one event id per event is needed", field="event_ids")
-
-        def build(treaty: Treaty) -> list[Record]:
-            records = [treaty.record(new, event_id=i, recorded_at=utc_now(), check_timeline=False) for new, i in zip(news, ids, strict=True)]
-            treaty.check_timeline()
-            return records
-
-        return self._append(treaty_id, build)
+        return self._append(treaty_id, lambda treaty: record_batch(treaty, news, ids, skip_recorded=skip_recorded, progress=progress))
 
     def _append(self, treaty_id: str, build: Callable[[Treaty], T]) -> T:
         """Load the treaty, let ``build`` record on it, and save; on a lost optimistic-concurrency
@@ -329,3 +327,27 @@ def _chain_entry(event: Treaty.Registered | Treaty.EventRecorded, slug: str, pre
         content = registration_content(event.slug, event.title, event.depositaries, event.rules, event.source, event.timestamp)
         return event.slug, chain_hash(content, prev_hash), event.hash, GENESIS_HASH, "registration", None
     return slug, event.to_record(slug).computed_hash(), event.hash, event.prev_hash, event.event_id, event.sequence
+
+
+def record_batch(treaty: Treaty, news: Sequence[NewEvent], ids: Sequence[str], *, skip_recorded: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> list[Record]:
+    """Record ``news`` on ``treaty`` (not saved), folding its timeline once at the end.
+
+    Every error carries ``event_id``: the event it arose at, or for a contradiction found by
+    the fold, the event the fold stopped at.
+    """
+    known = {record.id for record in treaty.records} if skip_recorded else set()
+    pending = [(new, event_id) for new, event_id in zip(news, ids, strict=True) if event_id not in known]
+    if not pending:
+        return []  # nothing new: nothing to check
+    records = []
+    for done, (new, event_id) in enumerate(pending, start=1):
+        try:
+            records.append(treaty.record(new, event_id=event_id, recorded_at=utc_now(), check_timeline=False))
+        except LedgerError as error:
+            error.event_id = event_id  # type: ignore[attr-defined]
+            raise
+        if progress is not None:
+            progress(done, len(pending))
+    treaty.check_timeline()
+    return records

@@ -24,11 +24,12 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import yaml
+from eventsourcing.persistence import IntegrityError
 
 from treaty_ledger.domain.dates import utc_now
 from treaty_ledger.domain.errors import InvalidInput, LedgerError, TreatyNotFound
 from treaty_ledger.domain.events import EVENT_TYPES, LEDGER_FIELDS, normalise_event
-from treaty_ledger.domain.ledger import Ledger
+from treaty_ledger.domain.ledger import Ledger, record_batch
 from treaty_ledger.domain.records import to_json_value
 from treaty_ledger.domain.registration import TREATY_FIELDS, normalise_registration, normalise_treaty_id
 from treaty_ledger.domain.treaty import Treaty
@@ -181,32 +182,45 @@ def _read_lines(text: str) -> Dataset:
 
 
 def import_file(ledger: Ledger, path: Path, *, progress: Callable[[int, int], None] | None = None) -> ImportReport:
-    """Check the whole file, then record what is not recorded yet, in one save.
+    """Check the whole file, then record what is not recorded yet, in one save and one fold.
 
-    ``progress(done, total)`` is called as entries are checked.
+    Every entry is checked as a recorded event is, and the treaty's timeline is folded once for
+    the whole batch (through :meth:`Ledger.record_many`, with its optimistic-concurrency retry,
+    when the treaty is registered already). ``progress(done, total)`` is called as entries are
+    checked. Any error names the entry and the field, and nothing is stored.
     """
     dataset = read_dataset(path)
     payload = dataset.treaty
     slug = normalise_treaty_id(payload.get("id"), field="treaty.id")
-    try:
-        treaty = ledger.treaty(slug)
-        registered = False
-    except TreatyNotFound:
-        treaty = _new_treaty(payload)
-        registered = True
-    known = {record.id for record in treaty.records}
-    pending = [entry for entry in dataset.entries if entry.event_id not in known]
-    for done, entry in enumerate(pending, start=1):
+    labels = {entry.event_id: entry.label for entry in dataset.entries}
+    news = []
+    for entry in dataset.entries:
         try:
-            new = normalise_event(entry.body)
-            treaty.record(new, event_id=entry.event_id, recorded_at=utc_now())
+            news.append(normalise_event(entry.body))
         except LedgerError as error:
-            raise DatasetError(error.reason, field=f"{entry.label}.{error.field}" if error.field else entry.label) from None
-        if progress is not None:
-            progress(done, len(pending))
-    if treaty.pending_events:
-        ledger.save(treaty)
-    return ImportReport(slug, registered, len(pending), len(dataset.entries) - len(pending))
+            raise _at(entry.label, error) from None
+    ids = [entry.event_id for entry in dataset.entries]
+    try:
+        try:
+            ledger.treaty(slug)
+        except TreatyNotFound:
+            treaty = _new_treaty(payload)
+            recorded = record_batch(treaty, news, ids, progress=progress)
+            try:
+                ledger.save(treaty)
+                return ImportReport(slug, True, len(recorded), len(ids) - len(recorded))
+            except IntegrityError:
+                pass  # another import registered it meanwhile: record on theirs, as below
+        recorded = ledger.record_many(slug, news, event_ids=ids, skip_recorded=True, progress=progress)
+    except LedgerError as error:
+        label = labels.get(str(getattr(error, "event_id", "")))
+        raise (_at(label, error) if label else error) from None
+    return ImportReport(slug, False, len(recorded), len(ids) - len(recorded))
+
+
+def _at(label: str, error: LedgerError) -> DatasetError:
+    """``error`` as a dataset error naming the entry ``label`` and the field."""
+    return DatasetError(error.reason, field=f"{label}.{error.field}" if error.field else label)
 
 
 def _new_treaty(payload: Mapping[str, Any]) -> Treaty:

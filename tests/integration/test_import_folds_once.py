@@ -1,0 +1,60 @@
+"""An import checks and records a dataset with one fold of the treaty's timeline, not one per event
+(issue 13, item 2: its cost grew with the square of the history)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import treaty_ledger.domain.treaty as treaty_module
+from treaty_ledger.bootstrap import Services, open_services
+from treaty_ledger.store.datasets import DatasetError, import_file
+
+DATASET = Path(__file__).resolve().parents[2] / "data" / "open-skies.yaml"
+
+
+@pytest.fixture
+def folds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times the treaty's timeline is folded, and over how many events each time."""
+    counted: list[int] = []
+    fold = treaty_module.build_timeline
+
+    def counting(rules: Any, events: list[Any]) -> Any:
+        counted.append(len(events))
+        return fold(rules, events)
+
+    monkeypatch.setattr(treaty_module, "build_timeline", counting)
+    return counted
+
+
+@pytest.fixture
+def services(database_url: str) -> Iterator[Services]:
+    opened = open_services(database_url)
+    yield opened
+    opened.close()
+
+
+def test_importing_the_open_skies_dataset_folds_its_timeline_once(services: Services, folds: list[int]) -> None:
+    report = import_file(services.ledger, DATASET)
+    assert report.recorded == 97 and report.registered
+    assert folds == [97]
+    again = import_file(services.ledger, DATASET)
+    assert (again.recorded, again.already_there) == (0, 97)
+    assert folds == [97] and len(services.ledger.list_events("open-skies")) == 97  # nothing new, nothing folded
+
+
+def test_a_later_entry_that_contradicts_an_earlier_one_is_named_and_nothing_is_stored(services: Services, tmp_path: Path) -> None:
+    document = yaml.safe_load(DATASET.read_text())
+    usa = next(e for e in document["events"] if e["type"] == "ratified" and e["state"] == "USA")
+    document["events"].append({**usa, "key": "usa-ratifies-again", "date": "2005-01-01"})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(document, allow_unicode=True))
+    with pytest.raises(DatasetError) as caught:
+        import_file(services.ledger, bad)
+    assert caught.value.field is not None and caught.value.field.startswith(f"events[{len(document['events']) - 1}] (usa-ratifies-again)")
+    assert "already deposited" in caught.value.reason
+    assert services.ledger.list_treaties() == []
