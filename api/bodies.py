@@ -15,15 +15,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from treaty_ledger.api.dependencies import SettingsDep
 from treaty_ledger.api.errors import PayloadTooLarge, UnsupportedMediaType
 from treaty_ledger.domain.errors import InvalidInput
 
-__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "JsonObject", "json_object", "request_body"]
-
-MAX_BODY_BYTES = 1 << 20
-"""The largest request body the API reads by default: 1 MiB (an event is a few kilobytes).
-
-``TREATY_LEDGER_MAX_BODY_BYTES`` sets another (:attr:`treaty_ledger.api.settings.Settings.max_body_bytes`)."""
+__all__ = ["MAX_DEPTH", "JsonObject", "json_object", "request_body"]
 
 MAX_DEPTH = 32
 """How deeply a body's arrays and objects may nest (an event nests three or four levels)."""
@@ -63,14 +59,12 @@ def _check_tree(value: dict[str, Any]) -> None:
                 stack.append((child, depth + 1, where))
 
 
-def json_object(raw: bytes, content_type: str | None, limit: int = MAX_BODY_BYTES) -> dict[str, Any]:
-    """The JSON object in ``raw`` (at most ``limit`` bytes), or an error naming ``body`` and saying what is wrong."""
+def json_object(raw: bytes, content_type: str | None) -> dict[str, Any]:
+    """The JSON object in ``raw`` (already held to the size limit), or an error naming ``body`` and saying what is wrong."""
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise UnsupportedMediaType(f"expected a JSON body (Content-Type: application/json), got {media_type or 'no Content-Type'!r}",
                                    field="body")
-    if len(raw) > limit:
-        raise PayloadTooLarge(f"the body is {len(raw):,} bytes; the API reads at most {limit:,}", field="body")
     if not raw.strip():
         raise InvalidInput("the request body is empty: send a JSON object", field="body")
     try:
@@ -92,15 +86,15 @@ def json_object(raw: bytes, content_type: str | None, limit: int = MAX_BODY_BYTE
     return value
 
 
-async def request_body(request: Request) -> dict[str, Any]:
+async def request_body(request: Request, settings: SettingsDep) -> dict[str, Any]:
     """The request's JSON object (see :func:`json_object`), read no further than the size cap.
 
-    The cap is the app's setting (``TREATY_LEDGER_MAX_BODY_BYTES``, default :data:`MAX_BODY_BYTES`):
+    The cap is the app's setting (``TREATY_LEDGER_MAX_BODY_BYTES``, default
+:data:`~treaty_ledger.api.settings.MAX_BODY_BYTES`):
     a declared ``Content-Length`` over it is refused before a byte is read, a body streamed
     without one as soon as it passes it; either way a 413, and nothing parsed.
     """
-    settings = getattr(request.app.state, "settings", None)
-    limit = int(getattr(settings, "max_body_bytes", MAX_BODY_BYTES))
+    limit = settings.max_body_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body is {int(declared):,} bytes; the API reads at most {limit:,}", field="body")
@@ -109,7 +103,7 @@ async def request_body(request: Request) -> dict[str, Any]:
         raw += chunk
         if len(raw) > limit:
             raise PayloadTooLarge(f"the body is over {limit:,} bytes, the most the API reads", field="body")
-    return json_object(bytes(raw), request.headers.get("content-type"), limit)
+    return json_object(bytes(raw), request.headers.get("content-type"))
 
 
 JsonObject = Annotated[dict[str, Any], Depends(request_body)]

@@ -6,10 +6,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from treaty_ledger.api.bodies import MAX_BODY_BYTES
 from treaty_ledger.store.database import DEFAULT_DATABASE
 
-__all__ = ["Settings"]
+__all__ = ["MAX_BODY_BYTES", "Settings"]
+
+MAX_BODY_BYTES = 1 << 20
+"""The largest request body the API reads by default: 1 MiB (an event is a few kilobytes)."""
 
 
 @dataclass(frozen=True, slots=True)

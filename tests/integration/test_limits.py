@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.scenario import SOURCE, acceded, in_force, ratified
 from treaty_ledger.api.app import create_app
-from treaty_ledger.api.bodies import MAX_BODY_BYTES
-from treaty_ledger.api.settings import Settings
+from treaty_ledger.api.settings import MAX_BODY_BYTES, Settings
 from treaty_ledger.bootstrap import Services, open_services
 from treaty_ledger.store.keys import KeyStore
 
