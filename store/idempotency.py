@@ -29,12 +29,12 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from treaty_ledger.domain.dates import utc_now
 from treaty_ledger.domain.errors import InvalidInput, LedgerError
-from treaty_ledger.store.views import LedgerView
+from treaty_ledger.store.views import LedgerView, stored_moment
 
 __all__ = ["PENDING", "Answer", "IdempotencyConflict", "IdempotencyInProgress", "IdempotencyStore", "Reservation"]
 
@@ -64,10 +64,6 @@ class Reservation:
 
     key: str
     scope: str
-
-
-def _moment(value: Any) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 class IdempotencyStore:
@@ -107,7 +103,7 @@ class IdempotencyStore:
                 raise IdempotencyConflict("this Idempotency-Key was used with another request body", field="Idempotency-Key")
             if int(row["status"]) != PENDING:
                 return Answer(int(row["status"]), str(row["response"]).encode())
-            if utc_now() - _moment(row["created_at"]) > timedelta(seconds=self.stale_after) and self._take_over(key, scope, row["created_at"]):
+            if utc_now() - stored_moment(row["created_at"]) > timedelta(seconds=self.stale_after) and self._take_over(key, scope, row["created_at"]):
                 return Reservation(key, scope)
             if time.monotonic() >= deadline:
                 raise IdempotencyInProgress(

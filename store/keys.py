@@ -11,11 +11,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from treaty_ledger.domain.dates import utc_now
 from treaty_ledger.domain.errors import InvalidInput, LedgerError
-from treaty_ledger.store.views import LedgerView
+from treaty_ledger.store.views import LedgerView, stored_moment
 
 __all__ = ["ROLES", "ApiKey", "KeyNotFound", "KeyStore"]
 
@@ -46,10 +45,6 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _moment(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
 
 
 class KeyStore:
@@ -75,7 +70,8 @@ class KeyStore:
         """Every key, revoked ones included, oldest first."""
         with self.view.cursor(commit=False) as c:
             c.execute(self.view.q("SELECT id, name, role, created_at, revoked_at FROM {api_keys} ORDER BY created_at"))
-            return [ApiKey(r["id"], r["name"], r["role"], _moment(r["created_at"]), _moment(r["revoked_at"])) for r in c.fetchall()]  # type: ignore[arg-type]
+            return [ApiKey(r["id"], r["name"], r["role"], stored_moment(r["created_at"]),
+                           None if r["revoked_at"] is None else stored_moment(r["revoked_at"])) for r in c.fetchall()]
 
     def revoke(self, key_id: str) -> ApiKey:
         """Revoke the key with ``key_id`` (or, if unique, the key named so)."""
@@ -96,4 +92,4 @@ class KeyStore:
             row = c.fetchone()
         if row is None or not hmac.compare_digest(row["secret_hash"], _hash(secret)) or row["revoked_at"] is not None:
             return None
-        return ApiKey(row["id"], row["name"], row["role"], _moment(row["created_at"]), None)  # type: ignore[arg-type]
+        return ApiKey(row["id"], row["name"], row["role"], stored_moment(row["created_at"]), None)

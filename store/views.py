@@ -60,7 +60,8 @@ def _stamp(value: datetime) -> str:
     return value.isoformat(timespec="microseconds")
 
 
-def _as_datetime(value: Any) -> datetime:
+def stored_moment(value: Any) -> datetime:
+    """A time as the store gives it back: a ``datetime`` from PostgreSQL, ISO 8601 text from SQLite."""
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
@@ -355,7 +356,7 @@ def record_from_json(body: dict[str, Any]) -> Record:
         date=date.fromisoformat(body["date"]) if body.get("date") else None,
         fields=normalise_fields(spec, fields, partial=True),
         source=normalise_source(body["source"]),
-        recorded_at=_as_datetime(body["recorded_at"]),
+        recorded_at=stored_moment(body["recorded_at"]),
         prev_hash=body["prev_hash"],
         hash=body["hash"],
     )
