@@ -6,6 +6,8 @@ it refers to (:meth:`ComplianceFold.referenced`).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from treaty_ledger.domain.effective import Effective
 from treaty_ledger.domain.fold_state import FoldState
 from treaty_ledger.domain.timeline import Allegation, Flight, Restriction
@@ -18,7 +20,7 @@ class ComplianceFold(FoldState):
 
     def referenced(self, event: Effective, name: str, kind: str, ref: str | None = None) -> Effective:
         ref = str(event.fields[name]) if ref is None else ref
-        target = self.by_id.get(ref)
+        target = self.lookup(ref)
         if target is None:
             raise self.fail(name, f"no {kind} event with id {ref} in this treaty's history")
         if target.type != kind:
@@ -29,10 +31,10 @@ class ComplianceFold(FoldState):
 
     def on_restriction_imposed(self, event: Effective) -> None:
         f = event.fields
-        self.timeline.restrictions[event.id] = Restriction(
+        self.put_item(Restriction(
             event.id, f["state"], f["area"], f["kind"], f["detail"], list(f.get("towards", [])), event.date, None,
             list(event.event_ids), f.get("claimed_by"),
-        )
+        ))
 
     def on_restriction_lifted(self, event: Effective) -> None:
         target = self.referenced(event, "restriction", "restriction_imposed")
@@ -41,16 +43,15 @@ class ComplianceFold(FoldState):
             raise self.fail("restriction", f"the restriction {target.id} was already lifted on {restriction.until}")
         if event.state != restriction.state:
             raise self.fail("state", f"the restriction {target.id} was imposed by {restriction.state}, not {event.state}")
-        restriction.until = event.date
-        restriction.events.extend(event.event_ids)
+        self.put_item(replace(restriction, until=event.date, events=[*restriction.events, *event.event_ids]))
 
     def on_allegation_made(self, event: Effective) -> None:
         f = event.fields
         for i, ref in enumerate(f.get("restrictions", [])):
             self.referenced(event, f"restrictions[{i}]", "restriction_imposed", ref)
-        self.timeline.allegations[event.id] = Allegation(
+        self.put_item(Allegation(
             event.id, f["accuser"], f["accused"], f["subject"], list(f.get("restrictions", [])), event.date, [], list(event.event_ids)
-        )
+        ))
 
     def respond(self, event: Effective, text_field: str) -> None:
         target = self.referenced(event, "allegation", "allegation_made")
@@ -59,8 +60,8 @@ class ComplianceFold(FoldState):
             raise self.fail("allegation", f"the allegation {target.id} was already resolved")
         if event.type == "allegation_rejected" and event.state != allegation.accused:
             raise self.fail("state", f"only the accused state ({allegation.accused}) can reject the allegation {target.id}")
-        allegation.responses.append({"date": event.date, "type": event.type, "id": event.id, "state": event.state, "text": event.fields[text_field]})
-        allegation.events.extend(event.event_ids)
+        response = {"date": event.date, "type": event.type, "id": event.id, "state": event.state, "text": event.fields[text_field]}
+        self.put_item(replace(allegation, responses=[*allegation.responses, response], events=[*allegation.events, *event.event_ids]))
 
     def on_allegation_rejected(self, event: Effective) -> None:
         self.respond(event, "reasons")
@@ -70,17 +71,17 @@ class ComplianceFold(FoldState):
 
     def on_flight_denied(self, event: Effective) -> None:
         f = event.fields
-        self.timeline.flights[event.id] = Flight(
+        self.put_item(Flight(
             event.id, f["state"], list(f["observers"]), f["reason"], event.date, [], [], list(event.event_ids), f.get("claimed_by")
-        )
+        ))
 
     def on_alternative_timeframe_offered(self, event: Effective) -> None:
         target = self.referenced(event, "flight", "flight_denied")
         flight = self.timeline.flights[target.id]
         if event.state != flight.host:
             raise self.fail("state", f"only the host state ({flight.host}) can offer another timeframe for flight {target.id}")
-        flight.offers.append({"id": event.id, "date": event.date, "timeframe": event.fields.get("timeframe")})
-        flight.events.extend(event.event_ids)
+        offer = {"id": event.id, "date": event.date, "timeframe": event.fields.get("timeframe")}
+        self.put_item(replace(flight, offers=[*flight.offers, offer], events=[*flight.events, *event.event_ids]))
 
     def on_alternative_timeframe_refused(self, event: Effective) -> None:
         target = self.referenced(event, "flight", "flight_denied")
@@ -90,5 +91,5 @@ class ComplianceFold(FoldState):
         outsiders = sorted(set(event.fields["observers"]) - set(flight.observers))
         if outsiders:
             raise self.fail("observers", f"{', '.join(outsiders)} did not request flight {target.id}")
-        flight.refusals.append({"id": event.id, "date": event.date, "observers": list(event.fields["observers"]), "reason": event.fields.get("reason")})
-        flight.events.extend(event.event_ids)
+        refusal = {"id": event.id, "date": event.date, "observers": list(event.fields["observers"]), "reason": event.fields.get("reason")}
+        self.put_item(replace(flight, refusals=[*flight.refusals, refusal], events=[*flight.events, *event.event_ids]))

@@ -6,7 +6,8 @@ orders the events; :func:`build_timeline` folds them with the treaty's rules int
 :class:`~treaty_ledger.domain.errors.TimelineContradiction` naming the event, the field and the reason.
 
 The same fold checks a new event before it is recorded and answers queries by replay, so the
-ledger accepts exactly the histories it can answer for.
+ledger accepts exactly the histories it can answer for. :class:`~treaty_ledger.domain.running_fold.RunningFold`
+keeps it running, event by event, for the aggregate and the views.
 """
 
 from __future__ import annotations
@@ -24,18 +25,24 @@ __all__ = ["TimelineFold", "build_timeline"]
 class TimelineFold(ParticipationFold, ComplianceFold):
     """One fold of a treaty's effective events: each event to its type's handler, in order."""
 
-    def run(self) -> Timeline:
-        """Fold every event in order, then what was scheduled after the last; return the timeline."""
-        for event in self.events:
-            self.current = event
-            if self.pending:
-                self.advance(event.date)
-            if event.type in PARTICIPATION:
-                self.check_not_terminated(event)
-            handler = _HANDLERS.get(event.type)
-            if handler is not None:
-                handler(self, event)
+    def step(self, event: Effective) -> None:
+        """Fold the next event (in effective-date order): what was scheduled until its date, then the event."""
+        self.current = event
+        if self.pending:
+            self.advance(event.date)
+        if event.type in PARTICIPATION:
+            self.check_not_terminated(event)
+        handler = _HANDLERS.get(event.type)
+        if handler is not None:
+            handler(self, event)
         self.current = None
+
+    def finish(self) -> Timeline:
+        """Apply what was scheduled after the last event, and return the timeline.
+
+        Finishing never contradicts (only events do), so a state that folded every event
+        without error has a timeline.
+        """
         self.advance(None)
         return self.timeline
 
@@ -46,9 +53,12 @@ _HANDLERS = {name: getattr(TimelineFold, f"on_{name}") for name in EVENT_TYPES i
 
 
 def build_timeline(rules: TreatyRules, events: list[Effective]) -> Timeline:
-    """Fold effective events (in effective-date order) into the treaty's timeline.
+    """Fold effective events (in effective-date order) into the treaty's timeline, from nothing.
 
     Raises :class:`~treaty_ledger.domain.errors.TimelineContradiction` for the first act that contradicts
     it; the error's ``event_id`` names that event.
     """
-    return TimelineFold(rules, events).run()
+    fold = TimelineFold(rules, {event.id: event for event in events}.get)
+    for event in events:
+        fold.step(event)
+    return fold.finish()

@@ -3,21 +3,40 @@
 :class:`FoldState` holds the timeline being built and each state's running standing
 (:class:`Track`); the handlers of participation (:mod:`treaty_ledger.domain.participation`)
 and compliance (:mod:`treaty_ledger.domain.compliance`) events build on it.
+
+A state can be **forked** (:meth:`FoldState.fork`): the fork and the original then share every
+track, list and item until one of them writes it, and the writer copies it first (copy on
+write). Forking costs the same whatever the history's length, which is what lets
+:class:`~treaty_ledger.domain.running_fold.RunningFold` try an event on a fork (and drop the
+fork if it contradicts), finish a timeline without disturbing the running state, and keep
+checkpoints. The rule that makes this hold: handlers change the fold only through the steps
+here (:meth:`FoldState.track`, :meth:`FoldState.set_status`, :meth:`FoldState.amend_segment`,
+:meth:`FoldState.set_phase`, :meth:`FoldState.put_suspension`, :meth:`FoldState.put_item`,
+:meth:`FoldState.schedule`), and treat timeline items as values (replaced, never altered).
+Each step also notes the :data:`~treaty_ledger.domain.timeline.Scope` it changed
+(:attr:`FoldState.touched`), so that the views rewrite only those rows.
 """
 
 from __future__ import annotations
 
+import copy
 import heapq
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, Self
 
 from treaty_ledger.domain.effective import Effective
 from treaty_ledger.domain.errors import TimelineContradiction
 from treaty_ledger.domain.rules import TreatyRules
-from treaty_ledger.domain.timeline import Phase, Segment, Suspension, Timeline
+from treaty_ledger.domain.timeline import TREATY_SCOPE, Allegation, Flight, Phase, Restriction, Scope, Segment, Suspension, Timeline
 
-__all__ = ["FoldState", "Track"]
+__all__ = ["EventLookup", "FoldState", "Track"]
+
+EventLookup = Callable[[str], Effective | None]
+"""Finds an effective event of the treaty by id (``None``: no such event, or it was retracted)."""
+
+_ITEMS = {Restriction: "restrictions", Allegation: "allegations", Flight: "flights"}
 
 
 @dataclass(slots=True)
@@ -35,28 +54,63 @@ class Track:
     joining_on: date | None = None
     withdrawal_token: int = 0
     joining_token: int = 0
-    suspension: Suspension | None = None
+    suspension: str | None = None
+    """The id of the state's latest suspension of implementation (in :attr:`Timeline.suspensions`)."""
     dissolved: tuple[date, str, date | None, date | None, date | None] | None = None
     predecessor: str | None = None
+
+    def copied(self) -> Track:
+        """A copy that can be changed without changing this one."""
+        return replace(self, detail=dict(self.detail), events=list(self.events))
 
 
 class FoldState:
     """The timeline being folded from a treaty's effective events, and the steps that write it."""
 
-    def __init__(self, rules: TreatyRules, events: list[Effective]) -> None:
+    def __init__(self, rules: TreatyRules, lookup: EventLookup) -> None:
         self.rules = rules
-        self.events = events
-        self.by_id = {event.id: event for event in events}
-        self.timeline = Timeline(events=events)
+        self.lookup = lookup
+        self.timeline = Timeline(phases=[Phase("not_in_force", None, None, ())])
         self.tracks: dict[str, Track] = {}
         self.pending: list[tuple[date, int, str, str, int, str]] = []
         self.counter = 0
         self.in_force_on: date | None = None
         self.terminated_on: date | None = None
         self.adopted_on: date | None = None
-        self.phase = Phase("not_in_force", None, None, ())
-        self.timeline.phases.append(self.phase)
         self.current: Effective | None = None
+        self.touched: set[Scope] = set()
+        """The scopes this state changed since it was made or last forked."""
+        self._shared = False
+        self._owned: set[tuple[str, str]] = set()
+
+    def fork(self) -> Self:
+        """A copy to go on folding with; this state and the copy share what neither has written.
+
+        Costs a copy of two maps of one entry per state and two short lists (the phases, what is
+        scheduled); the rest is copied on write,
+        by whichever of the two writes first. The fork's :attr:`touched` starts empty.
+        """
+        child = copy.copy(self)
+        child.timeline = copy.copy(self.timeline)
+        child.timeline.phases = list(self.timeline.phases)
+        child.timeline.segments = dict(self.timeline.segments)
+        child.tracks = dict(self.tracks)
+        child.pending = list(self.pending)
+        child.current = None
+        child.touched = set()
+        child._owned = set()  # noqa: SLF001 - a fork of this class's own
+        self._owned = set()
+        self._shared = child._shared = True  # noqa: SLF001
+        return child
+
+    # -- copy on write ---------------------------------------------------------------------
+
+    def _first_write(self, kind: str, key: str = "") -> bool:
+        """Whether this is the first write of ``kind``/``key`` since the last fork (the writer copies it)."""
+        if not self._shared or (kind, key) in self._owned:
+            return False
+        self._owned.add((kind, key))
+        return True
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -66,18 +120,30 @@ class FoldState:
         return error
 
     def track(self, state: str) -> Track:
-        if state not in self.tracks:
-            self.tracks[state] = Track(state)
+        """``state``'s track, to read or change (copied first if it is shared with another fork)."""
+        track = self.tracks.get(state)
+        if track is None:
+            track = self.tracks[state] = Track(state)
             self.timeline.segments[state] = []
-        return self.tracks[state]
+            self._owned.update((("track", state), ("segments", state)))
+        elif self._first_write("track", state):
+            track = self.tracks[state] = track.copied()
+        return track
+
+    def _segments(self, state: str) -> list[Segment]:
+        segments = self.timeline.segments[state]
+        if self._first_write("segments", state):
+            segments = self.timeline.segments[state] = list(segments)
+        self.touched.add(("state", state))
+        return segments
 
     def set_status(self, track: Track, status: str, on: date, detail: dict[str, Any] | None = None) -> None:
-        segments = self.timeline.segments[track.state]
+        segments = self._segments(track.state)
         if segments and segments[-1].until is None:
             if segments[-1].since >= on:
                 segments.pop()
             else:
-                segments[-1].until = on
+                segments[-1] = replace(segments[-1], until=on)
         track.status = status
         track.since = on
         track.detail = dict(detail or {})
@@ -86,17 +152,49 @@ class FoldState:
         in_force = track.in_force_since is not None and status in ("party", "withdrawing")
         segments.append(Segment(track.state, status, on, None, dict(track.detail), tuple(track.events), in_force))
 
+    def amend_segment(self, state: str, **changes: Any) -> None:
+        """Replace ``state``'s latest segment with a copy carrying ``changes``."""
+        segments = self._segments(state)
+        segments[-1] = replace(segments[-1], **changes)
+
     def schedule(self, on: date, kind: str, state: str, token: int, cause: str) -> None:
         self.counter += 1
         heapq.heappush(self.pending, (on, self.counter, kind, state, token, cause))
 
     def set_phase(self, phase: str, on: date, events: tuple[str, ...]) -> None:
-        if self.phase.since is not None and self.phase.since >= on:
-            self.timeline.phases.pop()
+        phases = self.timeline.phases
+        if phases[-1].since is not None and phases[-1].since >= on:
+            phases.pop()
         else:
-            self.phase.until = on
-        self.phase = Phase(phase, on, None, events)
-        self.timeline.phases.append(self.phase)
+            phases[-1] = replace(phases[-1], until=on)
+        phases.append(Phase(phase, on, None, events))
+        self.touched.add(TREATY_SCOPE)
+
+    def put_suspension(self, suspension: Suspension) -> None:
+        """Store ``suspension`` (new, or replacing the one with its id)."""
+        if self._first_write("suspensions"):
+            self.timeline.suspensions = dict(self.timeline.suspensions)
+        self.timeline.suspensions[suspension.id] = suspension
+        self.touched.add(("state", suspension.state))
+
+    def end_suspension(self, track: Track, on: date, events: tuple[str, ...] = ()) -> None:
+        """End ``track``'s suspension of implementation on ``on``, if one is in force."""
+        suspension = self.timeline.suspensions.get(track.suspension) if track.suspension else None
+        if suspension is not None and suspension.until is None:
+            self.put_suspension(replace(suspension, until=on, events=[*suspension.events, *events]))
+
+    def suspension_in_force(self, track: Track) -> Suspension | None:
+        """``track``'s suspension of implementation, if it has not ended."""
+        suspension = self.timeline.suspensions.get(track.suspension) if track.suspension else None
+        return suspension if suspension is not None and suspension.until is None else None
+
+    def put_item(self, item: Restriction | Allegation | Flight) -> None:
+        """Store a compliance item (new, or replacing the one with its id)."""
+        name = _ITEMS[type(item)]
+        if self._first_write(name):
+            setattr(self.timeline, name, dict(getattr(self.timeline, name)))
+        getattr(self.timeline, name)[item.id] = item
+        self.touched.add(("item", item.id))
 
     def note(self, track: Track, event: Effective) -> None:
         track.events.append(event.id)

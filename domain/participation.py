@@ -38,19 +38,19 @@ class ParticipationFold(FoldState):
     def terminate(self, on: date, events: tuple[str, ...], *, derived: bool) -> None:
         self.terminated_on = on
         self.set_phase("terminated", on, events)
-        for track in self.tracks.values():
-            if track.status in BOUND:
+        for state, shared in list(self.tracks.items()):
+            if shared.status in BOUND:
+                track = self.track(state)
                 track.events.extend(e for e in events if e not in track.events)
                 self.set_status(track, "terminated", on, {"derived": derived} if derived else {})
                 track.withdrawal_token += 1
                 track.joining_token += 1
-            if track.suspension and track.suspension.until is None:
-                track.suspension.until = on
+            self.end_suspension(shared, on)
 
     def advance(self, until: date | None) -> None:
         while self.pending and (until is None or self.pending[0][0] <= until):
             on, _, kind, state, token, cause = heapq.heappop(self.pending)
-            track = self.tracks[state]
+            track = self.track(state)
             if kind == "joins" and token == track.joining_token and track.status == "contracting":
                 track.in_force_since = on
                 self.set_status(track, "party", on)
@@ -63,8 +63,7 @@ class ParticipationFold(FoldState):
                 track.deposited_on = None
                 track.joining_token += 1
                 self.set_status(track, "withdrawn", on, detail)
-                if track.suspension and track.suspension.until is None:
-                    track.suspension.until = on
+                self.end_suspension(track, on)
                 self.check_minimum(on, cause)
 
     def check_not_terminated(self, event: Effective) -> None:
@@ -159,15 +158,19 @@ class ParticipationFold(FoldState):
         elif is_historic(predecessor.state):
             self.note(predecessor, event)
             segment = self.timeline.segments[predecessor.state][-1]
-            segment.detail.setdefault("succeeded_by", []).append(successor.state)
-            segment.events = tuple(predecessor.events)
+            detail = {**segment.detail, "succeeded_by": [*segment.detail.get("succeeded_by", []), successor.state]}
+            self.amend_segment(predecessor.state, detail=detail, events=tuple(predecessor.events))
 
     def on_entered_into_force(self, event: Effective) -> None:
         if self.in_force_on is not None:
             raise self.fail("type", f"the treaty already entered into force on {self.in_force_on}")
         self.in_force_on = event.date
         self.set_phase("in_force", event.date, event.event_ids)
-        for track in self.tracks.values():
+        for state, shared in list(self.tracks.items()):
+            if shared.status == "contracting" or (shared.status == "withdrawing" and shared.in_force_since is None):
+                track = self.track(state)
+            else:
+                continue
             if track.status == "contracting":
                 self.note(track, event)
                 track.in_force_since = event.date
@@ -184,7 +187,7 @@ class ParticipationFold(FoldState):
         if track.status not in ("signatory", *BOUND):
             raise self.fail("state", f"{track.state} is not a signatory or party on {event.date} (status: {track.status})")
         self.note(track, event)
-        self.timeline.segments[track.state][-1].events = tuple(track.events)
+        self.amend_segment(track.state, events=tuple(track.events))
 
     def on_withdrawal_notified(self, event: Effective) -> None:
         track = self.track(str(event.state))
@@ -234,19 +237,19 @@ class ParticipationFold(FoldState):
         track = self.track(str(event.state))
         if track.status not in ("party", "withdrawing"):
             raise self.fail("state", f"{track.state} is not a party on {event.date} (status: {track.status}); it has nothing to suspend")
-        if track.suspension is not None and track.suspension.until is None:
-            raise self.fail("state", f"{track.state} already suspended implementation on {track.suspension.since}")
+        suspended = self.suspension_in_force(track)
+        if suspended is not None:
+            raise self.fail("state", f"{track.state} already suspended implementation on {suspended.since}")
         self.note(track, event)
-        track.suspension = Suspension(event.id, track.state, list(event.fields.get("towards", [])), event.date, None, list(event.event_ids))
-        self.timeline.suspensions.append(track.suspension)
+        track.suspension = event.id
+        self.put_suspension(Suspension(event.id, track.state, list(event.fields.get("towards", [])), event.date, None, list(event.event_ids)))
 
     def on_implementation_resumed(self, event: Effective) -> None:
         track = self.track(str(event.state))
-        if track.suspension is None or track.suspension.until is not None:
+        if self.suspension_in_force(track) is None:
             raise self.fail("state", f"{track.state} has no suspension of implementation in force on {event.date}")
         self.note(track, event)
-        track.suspension.until = event.date
-        track.suspension.events.extend(event.event_ids)
+        self.end_suspension(track, event.date, event.event_ids)
 
     def on_terminated(self, event: Effective) -> None:
         self.terminate(event.date, event.event_ids, derived=False)

@@ -2,7 +2,13 @@
 
 A :class:`Timeline` holds each state's status (:class:`Segment`), the treaty's phases
 (:class:`Phase`), suspensions, restrictions, allegations and denied flights, each over
-``[since, until)`` of effective dates. :func:`~treaty_ledger.domain.fold.build_timeline` makes one.
+``[since, until)`` of effective dates. :func:`~treaty_ledger.domain.fold.build_timeline` makes one;
+:class:`~treaty_ledger.domain.running_fold.RunningFold` keeps one up to date event by event.
+
+The fold treats the items as values: a change replaces an item (``dataclasses.replace``) rather
+than altering it, so that copies of a fold can share every item neither of them changes.
+Each part of a timeline belongs to one :data:`Scope`: a state's standing (its segments and
+suspensions), a compliance item, or the treaty's phases.
 """
 
 from __future__ import annotations
@@ -11,9 +17,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from treaty_ledger.domain.effective import Effective
+__all__ = ["TREATY_SCOPE", "Allegation", "Flight", "Phase", "Restriction", "Scope", "Segment", "Suspension", "Timeline"]
 
-__all__ = ["Allegation", "Flight", "Phase", "Restriction", "Segment", "Suspension", "Timeline"]
+Scope = tuple[str, str]
+"""A part of the timeline an event can change: ``("state", code)`` (its segments and suspensions),
+``("item", id)`` (a restriction, allegation or denied flight) or :data:`TREATY_SCOPE` (the phases)."""
+
+TREATY_SCOPE: Scope = ("treaty", "")
+"""The scope of the treaty's phases."""
 
 
 @dataclass(slots=True)
@@ -119,11 +130,10 @@ class Timeline:
 
     phases: list[Phase] = field(default_factory=list)
     segments: dict[str, list[Segment]] = field(default_factory=dict)
-    suspensions: list[Suspension] = field(default_factory=list)
+    suspensions: dict[str, Suspension] = field(default_factory=dict)
     restrictions: dict[str, Restriction] = field(default_factory=dict)
     allegations: dict[str, Allegation] = field(default_factory=dict)
     flights: dict[str, Flight] = field(default_factory=dict)
-    events: list[Effective] = field(default_factory=list)
 
     def segment_on(self, state: str, day: date) -> Segment | None:
         """``state``'s segment on ``day``, or ``None`` when it has no standing then."""

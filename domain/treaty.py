@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Self
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Snapshot as LibrarySnapshot
 from eventsourcing.utils import register_topic
 
 from treaty_ledger.domain.effective import apply_changes, effective_events
@@ -15,6 +18,8 @@ from treaty_ledger.domain.events import NewEvent
 from treaty_ledger.domain.fold import build_timeline
 from treaty_ledger.domain.records import GENESIS_HASH, Record, chain_hash
 from treaty_ledger.domain.rules import TreatyRules
+from treaty_ledger.domain.running_fold import RunningFold
+from treaty_ledger.domain.shared_list import RecordLog
 from treaty_ledger.domain.timeline import Timeline
 
 __all__ = ["Treaty", "treaty_uuid"]
@@ -32,7 +37,24 @@ class Treaty(Aggregate):
 
     The registration starts the hash chain; every recorded event carries its ``sequence``
     (its place in the history, from 1), the previous event's hash and its own.
+
+    The treaty keeps its timeline folded (a :class:`~treaty_ledger.domain.running_fold.RunningFold`,
+    made the first time it is needed), so that checking an event costs the same whatever the
+    history's length. The fold is derived from the records alone: snapshots leave it out
+    (:class:`Treaty.Snapshot`), so that a snapshot never carries a fold made by older code,
+    and a treaty read back from one folds again once.
     """
+
+    class Snapshot(LibrarySnapshot):
+        """eventsourcing's snapshot of a treaty, without the fold (which is derived from the records)."""
+
+        @classmethod
+        def take(cls, aggregate: Any) -> Self:
+            """Snapshot the treaty's state: its records as a list, and not its fold."""
+            snapshot = super().take(aggregate)
+            snapshot.state.pop("_fold", None)
+            snapshot.state["records"] = list(snapshot.state["records"])
+            return snapshot
 
     class Registered(Aggregate.Created):
         """A treaty was registered."""
@@ -76,8 +98,12 @@ class Treaty(Aggregate):
             treaty = aggregate
             if not isinstance(treaty, Treaty):  # pragma: no cover - wiring error
                 raise TypeError(type(treaty).__name__)
-            treaty.records.append(self.to_record(treaty.slug))
+            record = self.to_record(treaty.slug)
+            treaty.log().append(record)
             treaty.head = self.hash
+            fold: RunningFold | None = treaty.__dict__.get("_fold")
+            if fold is not None and fold.sequence == record.sequence - 1:
+                fold.note(record)  # folded when next needed (Treaty.record checked it before)
 
     @staticmethod
     def create_id(slug: str) -> UUID:
@@ -92,7 +118,7 @@ class Treaty(Aggregate):
         self.source = source
         self.registration_hash = hash
         self.head = hash
-        self.records: list[Record] = []
+        self.records: Sequence[Record] = RecordLog()
 
     @classmethod
     def register(cls, *, slug: str, title: str, depositaries: list[str], rules: TreatyRules, source: dict[str, Any], registered_at: datetime) -> Treaty:
@@ -121,15 +147,53 @@ class Treaty(Aggregate):
         """When the treaty was registered."""
         return self.created_on
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Treaty:
+        """A copy to record on (eventsourcing copies a cached aggregate for each command).
+
+        The history is shared (:class:`~treaty_ledger.domain.shared_list.RecordLog`) and the
+        fold copied on write (:meth:`~treaty_ledger.domain.running_fold.RunningFold.copy`):
+        the copy costs the same whatever the history's length.
+        """
+        other = object.__new__(type(self))
+        state = dict(self.__dict__)
+        for name in ("depositaries", "rules_json", "source"):
+            state[name] = copy.deepcopy(state[name], memo)
+        log = state["records"] = self.log().copy()
+        state["_pending_events"] = list(state.get("_pending_events", ()))
+        fold: RunningFold | None = state.get("_fold")
+        if fold is not None:
+            state["_fold"] = fold.copy(log.find)
+        other.__dict__.update(state)
+        return other
+
+    def log(self) -> RecordLog:
+        """The recorded events (:attr:`records`) as a log (a treaty read from an older snapshot holds a list)."""
+        records = self.records
+        if not isinstance(records, RecordLog):
+            records = self.records = RecordLog(records)
+        return records
+
+    def _running(self) -> RunningFold:
+        """The treaty's fold, with every record noted (made the first time it is needed)."""
+        log = self.log()
+        fold: RunningFold | None = self.__dict__.get("_fold")
+        if fold is None or fold.sequence > len(log):
+            fold = self._fold = RunningFold(self.rules, log.find)
+        for record in log[fold.sequence:]:
+            fold.note(record)
+        return fold
+
     def find(self, event_id: str) -> Record | None:
         """The recorded event with ``event_id``, if this treaty has it."""
-        for record in self.records:
-            if record.id == event_id:
-                return record
-        return None
+        return self.log().find(event_id)
 
     def timeline(self, known_at: datetime | None = None) -> Timeline:
-        """The treaty's timeline, as known at ``known_at`` (everything known when ``None``)."""
+        """The treaty's timeline, as known at ``known_at`` (everything known when ``None``).
+
+        Share it, do not change it: the whole history's timeline is the fold's own.
+        """
+        if known_at is None:
+            return self._running().timeline()
         return build_timeline(self.rules, effective_events(self.records, known_at))
 
     def record(self, new: NewEvent, *, event_id: str, recorded_at: datetime, check_timeline: bool = True) -> Record:
@@ -138,16 +202,19 @@ class Treaty(Aggregate):
         Raises :class:`~treaty_ledger.domain.errors.InvalidInput` (an
         :class:`~treaty_ledger.domain.errors.InvalidDate` for an effective date after the UTC day
         of ``recorded_at``) or :class:`~treaty_ledger.domain.errors.TimelineContradiction`; on
-        error nothing changes. With
+        error nothing changes. The check folds the event onto the kept timeline: an event dated
+        on or after the latest effective date costs the same whatever the history's length;
+        an earlier one refolds from the fold's checkpoint before its date. With
         ``check_timeline=False`` the caller checks the timeline once after a batch
         (:meth:`check_timeline`) and discards the aggregate if it fails.
         """
+        fold = self._running()
         if self.find(event_id) is not None:
             raise InvalidInput(f"an event with id {event_id} is already recorded", field="id")
         if self.records and recorded_at <= self.records[-1].recorded_at:
             recorded_at = self.records[-1].recorded_at + timedelta(microseconds=1)
         _check_not_ahead(new.date, recorded_at, field="date")
-        self._check_maintenance(new, recorded_at)
+        self._check_maintenance(new, recorded_at, fold)
         candidate = Record(
             id=event_id,
             treaty=self.slug,
@@ -159,8 +226,9 @@ class Treaty(Aggregate):
             recorded_at=recorded_at,
             prev_hash=self.head,
         )
+        fold.note(candidate)
         if check_timeline:
-            self._check_timeline(candidate)
+            self._check_timeline(fold, candidate)
         record_hash = candidate.computed_hash()
         self.trigger_event(
             self.EventRecorded,
@@ -176,7 +244,7 @@ class Treaty(Aggregate):
         )
         return self.records[-1]
 
-    def _check_maintenance(self, new: NewEvent, recorded_at: datetime) -> None:
+    def _check_maintenance(self, new: NewEvent, recorded_at: datetime, fold: RunningFold) -> None:
         if new.type not in ("correction", "retraction"):
             return
         name = "corrects" if new.type == "correction" else "retracts"
@@ -186,22 +254,22 @@ class Treaty(Aggregate):
             raise TimelineContradiction(f"no event with id {target_id} in the history of {self.slug}", field=name)
         if target.type in ("correction", "retraction"):
             raise TimelineContradiction(f"event {target_id} is a {target.type}; name the original event instead", field=name)
-        retraction = next((r for r in self.records if r.type == "retraction" and r.fields["retracts"] == target_id), None)
+        retraction = fold.retraction_of(target_id)
         if retraction is not None:
-            raise TimelineContradiction(f"event {target_id} was already retracted by {retraction.id}", field=name)
-        if new.type == "correction":
-            current = next(e for e in effective_events(self.records) if e.id == target_id)
+            raise TimelineContradiction(f"event {target_id} was already retracted by {retraction}", field=name)
+        current = fold.effective(target_id)
+        if new.type == "correction" and current is not None:
             corrected_date, _ = apply_changes(current.type, current.date, current.fields, new.fields["changes"])
             if "date" in new.fields["changes"]:
                 _check_not_ahead(corrected_date, recorded_at, field="changes.date")
 
     def check_timeline(self) -> None:
-        """Fold the whole history once; raises the first contradiction, naming its event."""
-        build_timeline(self.rules, effective_events(self.records))
+        """Fold what was recorded since the last check; raises the first contradiction, naming its event."""
+        self._running().settle()
 
-    def _check_timeline(self, candidate: Record) -> None:
+    def _check_timeline(self, fold: RunningFold, candidate: Record) -> None:
         try:
-            build_timeline(self.rules, effective_events([*self.records, candidate]))
+            fold.settle()
         except TimelineContradiction as error:
             culprit = getattr(error, "event_id", None)
             if culprit in (candidate.id, candidate.fields.get("corrects")):

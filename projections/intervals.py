@@ -15,9 +15,9 @@ from typing import Any
 
 from treaty_ledger.domain.dates import iso_day
 from treaty_ledger.domain.records import json_text, to_json_value
-from treaty_ledger.domain.timeline import Timeline
+from treaty_ledger.domain.timeline import TREATY_SCOPE, Allegation, Flight, Restriction, Scope, Segment, Suspension, Timeline
 
-__all__ = ["KINDS", "Interval", "intervals_of"]
+__all__ = ["KINDS", "Interval", "intervals_in", "intervals_of", "scopes_of"]
 
 KINDS = ("phase", "status", "suspension", "restriction", "allegation", "flight")
 
@@ -76,6 +76,52 @@ def _d(day: date | None) -> str | None:
     return None if day is None else iso_day(day)
 
 
+def _phase_rows(timeline: Timeline) -> list[Interval]:
+    return [Interval("phase", "treaty", phase.since, phase.until, {
+        "phase": phase.phase, "since": _d(phase.since), "until": _d(phase.until), "events": list(phase.events),
+    }) for phase in timeline.phases]
+
+
+def _status_rows(state: str, segments: Iterable[Segment]) -> list[Interval]:
+    rows = []
+    for s in segments:
+        doc = {"state": state, "status": s.status, "since": iso_day(s.since), "until": _d(s.until), "in_force": s.in_force,
+               "events": list(s.events)}
+        if s.detail:
+            doc.update(to_json_value(s.detail))
+        rows.append(Interval("status", state, s.since, s.until, doc))
+    return rows
+
+
+def _suspension_row(suspension: Suspension) -> Interval:
+    return Interval("suspension", f"{suspension.state}/{suspension.id}", suspension.since, suspension.until, {
+        "id": suspension.id, "state": suspension.state, "towards": list(suspension.towards),
+        "since": _d(suspension.since), "until": _d(suspension.until), "events": list(suspension.events),
+    })
+
+
+def _restriction_row(r: Restriction) -> Interval:
+    return Interval("restriction", r.id, r.since, r.until, {
+        "id": r.id, "state": r.state, "area": r.area, "kind": r.kind, "detail": r.detail, "towards": list(r.towards),
+        "since": _d(r.since), "until": _d(r.until), "claimed_by": r.claimed_by, "events": list(r.events),
+    })
+
+
+def _allegation_row(a: Allegation) -> Interval:
+    return Interval("allegation", a.id, a.made_on, None, {
+        "id": a.id, "accuser": a.accuser, "accused": a.accused, "subject": a.subject, "restrictions": list(a.restrictions),
+        "made_on": _d(a.made_on), "responses": to_json_value(a.responses), "events": list(a.events),
+    })
+
+
+def _flight_row(f: Flight) -> Interval:
+    return Interval("flight", f.id, f.denied_on, None, {
+        "id": f.id, "host": f.host, "observers": list(f.observers), "reason": f.reason, "denied_on": _d(f.denied_on),
+        "offers": to_json_value(f.offers), "refusals": to_json_value(f.refusals), "claimed_by": f.claimed_by,
+        "events": list(f.events),
+    })
+
+
 def intervals_of(timeline: Timeline, kinds: Iterable[str] = KINDS, keys: set[str] | None = None) -> list[Interval]:
     """The timeline's rows, optionally only of some ``kinds`` and ``keys`` (the others are not built)."""
     wanted = set(kinds)
@@ -85,48 +131,49 @@ def intervals_of(timeline: Timeline, kinds: Iterable[str] = KINDS, keys: set[str
         return keys is None or key in keys
 
     if "phase" in wanted and keep("treaty"):
-        for phase in timeline.phases:
-            rows.append(Interval("phase", "treaty", phase.since, phase.until, {
-                "phase": phase.phase, "since": _d(phase.since), "until": _d(phase.until), "events": list(phase.events),
-            }))
+        rows.extend(_phase_rows(timeline))
     if "status" in wanted:
         for state, segments in timeline.segments.items():
-            if not keep(state):
-                continue
-            for s in segments:
-                doc = {"state": state, "status": s.status, "since": iso_day(s.since), "until": _d(s.until), "in_force": s.in_force,
-                       "events": list(s.events)}
-                if s.detail:
-                    doc.update(to_json_value(s.detail))
-                rows.append(Interval("status", state, s.since, s.until, doc))
+            if keep(state):
+                rows.extend(_status_rows(state, segments))
     if "suspension" in wanted:
-        for suspension in timeline.suspensions:
-            key = f"{suspension.state}/{suspension.id}"
-            if keep(key):
-                rows.append(Interval("suspension", key, suspension.since, suspension.until, {
-                    "id": suspension.id, "state": suspension.state, "towards": list(suspension.towards),
-                    "since": _d(suspension.since), "until": _d(suspension.until), "events": list(suspension.events),
-                }))
+        rows.extend(_suspension_row(s) for s in timeline.suspensions.values() if keep(f"{s.state}/{s.id}"))
     if "restriction" in wanted:
-        for r in timeline.restrictions.values():
-            if keep(r.id):
-                rows.append(Interval("restriction", r.id, r.since, r.until, {
-                    "id": r.id, "state": r.state, "area": r.area, "kind": r.kind, "detail": r.detail, "towards": list(r.towards),
-                    "since": _d(r.since), "until": _d(r.until), "claimed_by": r.claimed_by, "events": list(r.events),
-                }))
+        rows.extend(_restriction_row(r) for r in timeline.restrictions.values() if keep(r.id))
     if "allegation" in wanted:
-        for a in timeline.allegations.values():
-            if keep(a.id):
-                rows.append(Interval("allegation", a.id, a.made_on, None, {
-                    "id": a.id, "accuser": a.accuser, "accused": a.accused, "subject": a.subject, "restrictions": list(a.restrictions),
-                    "made_on": _d(a.made_on), "responses": to_json_value(a.responses), "events": list(a.events),
-                }))
+        rows.extend(_allegation_row(a) for a in timeline.allegations.values() if keep(a.id))
     if "flight" in wanted:
-        for f in timeline.flights.values():
-            if keep(f.id):
-                rows.append(Interval("flight", f.id, f.denied_on, None, {
-                    "id": f.id, "host": f.host, "observers": list(f.observers), "reason": f.reason, "denied_on": _d(f.denied_on),
-                    "offers": to_json_value(f.offers), "refusals": to_json_value(f.refusals), "claimed_by": f.claimed_by,
-                    "events": list(f.events),
-                }))
+        rows.extend(_flight_row(f) for f in timeline.flights.values() if keep(f.id))
     return rows
+
+
+def intervals_in(timeline: Timeline, scopes: Iterable[Scope]) -> list[Interval]:
+    """The timeline's rows in ``scopes`` only, each looked up, not searched for (see :attr:`Interval.scope`)."""
+    rows: list[Interval] = []
+    states: set[str] = set()
+    for name, key in scopes:
+        if name == "treaty":
+            rows.extend(_phase_rows(timeline))
+        elif name == "state":
+            states.add(key)
+            rows.extend(_status_rows(key, timeline.segments.get(key, ())))
+        elif name == "item":
+            if key in timeline.restrictions:
+                rows.append(_restriction_row(timeline.restrictions[key]))
+            if key in timeline.allegations:
+                rows.append(_allegation_row(timeline.allegations[key]))
+            if key in timeline.flights:
+                rows.append(_flight_row(timeline.flights[key]))
+    if states:
+        rows.extend(_suspension_row(s) for s in timeline.suspensions.values() if s.state in states)
+    return rows
+
+
+def scopes_of(timeline: Timeline) -> set[Scope]:
+    """Every scope the timeline has rows in."""
+    scopes: set[Scope] = {TREATY_SCOPE}
+    scopes.update(("state", state) for state in timeline.segments)
+    scopes.update(("state", s.state) for s in timeline.suspensions.values())
+    for items in (timeline.restrictions, timeline.allegations, timeline.flights):
+        scopes.update(("item", key) for key in items)
+    return scopes

@@ -56,6 +56,18 @@ class TestPersistence:
         assert reopened.list_events("open-skies") == ledger.list_events("open-skies")
         assert reopened.verify("open-skies").ok
 
+    def test_a_long_batch_takes_one_snapshot_of_the_records_without_the_fold(self, database_url: str) -> None:
+        ledger = open_skies(database_url)
+        before = ledger.treaty("open-skies").timeline()
+        batch = [event("statement", "2021-01-01", "RUS", summary=f"statement {i}") for i in range(450)]
+        ledger.record_many("open-skies", batch)
+        (state,) = [json.loads(row[0]) for row in execute(database_url, "SELECT state FROM {snapshots}")]
+        assert "_fold" not in state["state"] and len(state["state"]["records"]) == 455
+        reopened = open_ledger(database_url)
+        treaty = reopened.treaty("open-skies")
+        assert treaty.records == ledger.list_events("open-skies") and treaty.version == 456
+        assert treaty.timeline() == before  # statements change no standing
+
 
 class TestBadInputStoresNothing:
     def test_rejected_events_leave_the_store_unchanged(self, database_url: str) -> None:
