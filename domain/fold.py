@@ -12,6 +12,9 @@ keeps it running, event by event, for the aggregate and the views.
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Collection
+
 from treaty_ledger.domain.compliance import ComplianceFold
 from treaty_ledger.domain.effective import Effective
 from treaty_ledger.domain.events import EVENT_TYPES, PARTICIPATION
@@ -37,12 +40,18 @@ class TimelineFold(ParticipationFold, ComplianceFold):
             handler(self, event)
         self.current = None
 
-    def finish(self) -> Timeline:
+    def finish(self, states: Collection[str] | None = None) -> Timeline:
         """Apply what was scheduled after the last event, and return the timeline.
 
         Finishing never contradicts (only events do), so a state that folded every event
-        without error has a timeline.
+        without error has a timeline. With ``states``, only what was scheduled for them is
+        applied (the rest is dropped): the timeline is then finished for those states alone,
+        which is exact only when states cannot affect one another (no minimum number of
+        parties), and is for reading those states' standing only.
         """
+        if states is not None:
+            self.pending = [item for item in self.pending if item[3] in states]
+            heapq.heapify(self.pending)
         self.advance(None)
         return self.timeline
 

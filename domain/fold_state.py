@@ -19,7 +19,6 @@ Each step also notes the :data:`~treaty_ledger.domain.timeline.Scope` it changed
 
 from __future__ import annotations
 
-import copy
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -61,7 +60,9 @@ class Track:
 
     def copied(self) -> Track:
         """A copy that can be changed without changing this one."""
-        return replace(self, detail=dict(self.detail), events=list(self.events))
+        return Track(self.state, self.status, self.since, dict(self.detail), list(self.events), self.signed_on, self.deposited_on,
+                     self.in_force_since, self.joining_on, self.withdrawal_token, self.joining_token, self.suspension, self.dissolved,
+                     self.predecessor)
 
 
 class FoldState:
@@ -90,17 +91,18 @@ class FoldState:
         scheduled); the rest is copied on write,
         by whichever of the two writes first. The fork's :attr:`touched` starts empty.
         """
-        child = copy.copy(self)
-        child.timeline = copy.copy(self.timeline)
-        child.timeline.phases = list(self.timeline.phases)
-        child.timeline.segments = dict(self.timeline.segments)
+        child = object.__new__(type(self))
+        child.__dict__.update(self.__dict__)
+        timeline = self.timeline
+        child.timeline = Timeline(list(timeline.phases), dict(timeline.segments), timeline.suspensions, timeline.restrictions,
+                                  timeline.allegations, timeline.flights)
         child.tracks = dict(self.tracks)
         child.pending = list(self.pending)
         child.current = None
         child.touched = set()
-        child._owned = set()  # noqa: SLF001 - a fork of this class's own
+        child._owned = set()
         self._owned = set()
-        self._shared = child._shared = True  # noqa: SLF001
+        self._shared = child._shared = True
         return child
 
     # -- copy on write ---------------------------------------------------------------------
@@ -143,7 +145,7 @@ class FoldState:
             if segments[-1].since >= on:
                 segments.pop()
             else:
-                segments[-1] = replace(segments[-1], until=on)
+                segments[-1] = segments[-1].ended(on)
         track.status = status
         track.since = on
         track.detail = dict(detail or {})
@@ -166,7 +168,7 @@ class FoldState:
         if phases[-1].since is not None and phases[-1].since >= on:
             phases.pop()
         else:
-            phases[-1] = replace(phases[-1], until=on)
+            phases[-1] = phases[-1].ended(on)
         phases.append(Phase(phase, on, None, events))
         self.touched.add(TREATY_SCOPE)
 

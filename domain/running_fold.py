@@ -21,7 +21,7 @@ import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from treaty_ledger.domain.effective import Change, Effective, EffectiveEvents, order_key
 from treaty_ledger.domain.fold import TimelineFold
@@ -43,8 +43,7 @@ class _Checkpoint:
     state: TimelineFold
 
 
-@dataclass(frozen=True, slots=True)
-class _Noted:
+class _Noted(NamedTuple):
     """A recorded event noted since the last settle, and how to take it back."""
 
     record: Record
@@ -92,6 +91,8 @@ class RunningFold:
         self._dirty: set[Scope] | None = set()
         self._finished: TimelineFold | None = None
         self._last_finish: set[Scope] = set()
+        self._published: Timeline | None = None
+        """The timeline :meth:`timeline_and_changes` last returned."""
 
     def copy(self, find: Callable[[str], Record | None]) -> RunningFold:
         """A copy that goes on independently, reading records through ``find`` (the copy's own log)."""
@@ -233,23 +234,65 @@ class RunningFold:
         return self._finish().timeline
 
     def timeline_and_changes(self) -> tuple[Timeline, set[Scope] | None]:
-        """The finished timeline, and the scopes in which it may differ from the one this last returned.
+        """A timeline finished in the scopes that may have changed since the last call, and those scopes.
 
-        ``None`` when any part may (after a refold from a checkpoint). A scope is
-        included when an event since then changed it, or when finishing this timeline or the
-        last one did (what was scheduled after the last event).
+        For the views, which rewrite the rows of those scopes only: read nothing else of the
+        timeline returned. The scopes are ``None`` when any part may have changed (after a
+        refold from a checkpoint, or on the first call), and the timeline is then finished
+        throughout.
+
+        Where states cannot affect one another (no minimum number of parties), a scope changes
+        only when an event changes it, and only what was scheduled for the changed states is
+        applied. Otherwise the whole timeline is finished, and a scope that finishing this
+        timeline or the last one changed counts when it differs between the two.
         """
+        if self._noted:
+            self.settle()
+        dirty, self._dirty = self._dirty, set()
+        if dirty is None or self._published is None:
+            finished = self._finish()
+            self._published = finished.timeline
+            self._last_finish = set(finished.touched) if finished is not self._state else set()
+            return finished.timeline, None
+        if self.rules.minimum_parties is None:
+            states = {key for name, key in dirty if name == "state"}
+            if not any(item[3] in states for item in self._state.pending):
+                return self._state.timeline, dirty
+            partial = self._state.fork()
+            return partial.finish(states), dirty
         finished = self._finish()
-        changed = None if self._dirty is None else self._dirty | finished.touched | self._last_finish
-        self._dirty = set()
-        self._last_finish = set(finished.touched)
-        return finished.timeline, changed
+        timeline, previous = finished.timeline, self._published
+        touched = finished.touched if finished is not self._state else set()
+        # What finishing changes is folded again each time: count it only where it differs.
+        changed = dirty | {scope for scope in (touched | self._last_finish) - dirty if _differs(previous, timeline, scope)}
+        self._last_finish = set(touched)
+        self._published = timeline
+        return timeline, changed
 
     def _finish(self) -> TimelineFold:
+        """The running state, finished: itself when nothing is scheduled, else a fork that applies what is.
+
+        (The running state is only ever forked, never changed, so its timeline can be shared.)
+        """
         if self._noted:
             self.settle()
         if self._finished is None:
-            finished = self._state.fork()
-            finished.finish()
-            self._finished = finished
+            if self._state.pending:
+                self._finished = self._state.fork()
+                self._finished.finish()
+            else:
+                self._finished = self._state
         return self._finished
+
+
+def _differs(before: Timeline, after: Timeline, scope: Scope) -> bool:
+    """Whether ``scope`` holds anything different in two timelines (compared as values)."""
+    name, key = scope
+    if name == "treaty":
+        return before.phases != after.phases
+    if name == "state":
+        return before.segments.get(key) != after.segments.get(key) or (
+            before.suspensions is not after.suspensions
+            and [s for s in before.suspensions.values() if s.state == key] != [s for s in after.suspensions.values() if s.state == key]
+        )
+    return any(getattr(before, items).get(key) != getattr(after, items).get(key) for items in ("restrictions", "allegations", "flights"))

@@ -43,6 +43,10 @@ class Segment:
         """Whether the segment covers ``day``."""
         return self.since <= day and (self.until is None or day < self.until)
 
+    def ended(self, on: date) -> Segment:
+        """This segment, ending on ``on``."""
+        return Segment(self.state, self.status, self.since, on, self.detail, self.events, self.in_force)
+
 
 @dataclass(slots=True)
 class Phase:
@@ -56,6 +60,10 @@ class Phase:
     def holds_on(self, day: date) -> bool:
         """Whether the phase covers ``day``."""
         return (self.since is None or self.since <= day) and (self.until is None or day < self.until)
+
+    def ended(self, on: date) -> Phase:
+        """This phase, ending on ``on``."""
+        return Phase(self.phase, self.since, on, self.events)
 
 
 @dataclass(slots=True)
