@@ -51,13 +51,30 @@ def _check_port_or_exit(host: str, port: int) -> None:
             raise typer.Exit(1) from None
 
 
+def listening_socket(config: uvicorn.Config) -> socket.socket:
+    """The socket the workers share, bound by uvicorn, that says it is TCP.
+
+    uvicorn binds it with protocol 0, so asyncio, which sets ``TCP_NODELAY`` on accepted
+    connections only when the listening socket's protocol is ``IPPROTO_TCP``, leaves Nagle's
+    algorithm on: with several workers every request on a kept-alive connection waited about
+    40 ms for the client's delayed acknowledgement (uvicorn issue 3149). One worker binds its
+    own socket and is not affected.
+    """
+    bound = config.bind_socket()
+    if bound.family not in (socket.AF_INET, socket.AF_INET6) or bound.proto == socket.IPPROTO_TCP:
+        return bound
+    tcp = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+    tcp.set_inheritable(True)
+    return tcp
+
+
 def _run(host: str, port: int, workers: int, log_level: str) -> None:
     """Serve until stopped; exit non-zero when the server, or any worker, fails to start."""
     if workers == 1:
         uvicorn.run(APP, factory=True, host=host, port=port, log_level=log_level)  # exits 3 when it fails to start
         return
     config = uvicorn.Config(APP, factory=True, host=host, port=port, workers=workers, log_level=log_level)
-    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor = Multiprocess(config, sockets=[listening_socket(config)])
     supervisor.run()  # returns when stopped, or when a worker failed to start (uvicorn.run would then exit 0)
     if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
         errors.print("[red]error:[/red] a worker failed to start (its log above says why); the server stopped")
