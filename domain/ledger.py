@@ -166,14 +166,11 @@ class Ledger(Application[UUID]):
             attempt += 1
             treaty = self._treaty(treaty_id)
             result = build(treaty)
-            before = treaty.version - len(treaty.pending_events)
             try:
-                self.save(treaty)
+                self.save_treaty(treaty)
             except IntegrityError:
                 time.sleep(random.uniform(0, 0.001 * 2 ** min(attempt, 6)))  # noqa: S311 - jitter, not crypto
                 continue
-            self._keep(treaty)
-            self._snapshot(treaty, before)
             return result
         raise WriteConflict(
             f"gave up after {attempt} attempts in {self.max_write_seconds} s: other writers kept appending to {treaty_id!r}"
@@ -290,6 +287,17 @@ class Ledger(Application[UUID]):
                 return prev_hash
             prev_hash = stated
         return prev_hash
+
+    def save_treaty(self, treaty: Treaty) -> None:
+        """Save what was recorded on ``treaty``, cache it for the next command, and snapshot it when due.
+
+        Raises eventsourcing's ``IntegrityError`` when another writer appended first (nothing
+        is saved then).
+        """
+        before = treaty.version - len(treaty.pending_events)
+        self.save(treaty)
+        self._keep(treaty)
+        self._snapshot(treaty, before)
 
     def _keep(self, treaty: Treaty) -> None:
         """Cache the treaty just saved, with its folded timeline, for the next command on it.

@@ -57,7 +57,8 @@ class SharedList(Sequence[T]):
     def __getitem__(self, index: slice) -> list[T]: ...
     def __getitem__(self, index: int | slice) -> T | list[T]:
         if isinstance(index, slice):
-            return self._store.items[: self._length][index]
+            start, stop, step = index.indices(self._length)  # no copy of the whole list: only the slice
+            return self._store.items[start:stop:step]
         if index < 0:
             index += self._length
         if not 0 <= index < self._length:

@@ -207,7 +207,7 @@ def import_file(ledger: Ledger, path: Path, *, progress: Callable[[int, int], No
             treaty = _new_treaty(payload)
             recorded = record_batch(treaty, news, ids, progress=progress)
             try:
-                ledger.save(treaty)
+                ledger.save_treaty(treaty)
                 return ImportReport(slug, True, len(recorded), len(ids) - len(recorded))
             except IntegrityError:
                 pass  # another import registered it meanwhile: record on theirs, as below

@@ -281,6 +281,8 @@ class LedgerProjection(Projection[LedgerView]):
                 applied += len(items)
                 if progress is not None:
                     progress(len(items))
+                if len(items) < batch_size:
+                    return applied  # the store held no more when the page was read
 
     def rebuild(self, ledger: Ledger, *, workers: int | None = None,
                 progress: Callable[[int], None] | None = None, indexing: Callable[[], None] | None = None) -> int:

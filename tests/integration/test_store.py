@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from click.testing import Result
@@ -14,6 +16,7 @@ from treaty_ledger.api.schemas import VerifyPublic
 from treaty_ledger.bootstrap import open_ledger
 from treaty_ledger.domain.errors import TimelineContradiction, UnknownState
 from treaty_ledger.domain.ledger import Ledger
+from treaty_ledger.store.datasets import import_file
 
 
 def open_skies(url: str) -> Ledger:
@@ -67,6 +70,15 @@ class TestPersistence:
         treaty = reopened.treaty("open-skies")
         assert treaty.records == ledger.list_events("open-skies") and treaty.version == 456
         assert treaty.timeline() == before  # statements change no standing
+
+    def test_importing_a_long_new_treaty_snapshots_it(self, database_url: str, tmp_path: Path) -> None:
+        lines = [json.dumps({"kind": "treaty", "id": "long", "title": "A long treaty", "source": SOURCE})]
+        lines += [json.dumps({"id": str(uuid4()), **event("statement", "2021-01-01", "RUS", summary=f"statement {i}")}) for i in range(250)]
+        path = tmp_path / "long.jsonl"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        ledger = open_ledger(database_url)
+        assert import_file(ledger, path).recorded == 250
+        assert execute(database_url, "SELECT COUNT(*) FROM {snapshots}")[0][0] == 1
 
 
 class TestBadInputStoresNothing:
