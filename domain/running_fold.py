@@ -65,6 +65,13 @@ class RunningFold:
     is noted, except the one being checked. A copy (:meth:`copy`) costs the same whatever the
     history's length: it shares the event order (a :class:`~treaty_ledger.domain.shared_list.SharedList`)
     and the fold's state (copied on write).
+
+    With ``in_place``, an event after the last is folded onto the running state itself, not
+    onto a fork of it: for the views, which read each timeline (:meth:`timeline_and_changes`)
+    before the next event, and record only events the ledger checked. A contradiction then
+    costs a refold from the latest checkpoint, and the fold is as before it. (Where states can
+    affect one another, a minimum number of parties, the fold forks as usual: it compares each
+    timeline with the last.)
     """
 
     checkpoint_every: ClassVar[int] = 256
@@ -72,8 +79,9 @@ class RunningFold:
     max_checkpoints: ClassVar[int] = 24
     """Checkpoints kept: past this, every other one of the older half goes (the older, the sparser)."""
 
-    def __init__(self, rules: TreatyRules, find: Callable[[str], Record | None]) -> None:
+    def __init__(self, rules: TreatyRules, find: Callable[[str], Record | None], *, in_place: bool = False) -> None:
         self.rules = rules
+        self._in_place = in_place and rules.minimum_parties is None
         self.sequence = 0
         """The sequence of the last recorded event noted (0: none)."""
         self._effective = EffectiveEvents(find)
@@ -155,19 +163,27 @@ class RunningFold:
         noted, self._noted = self._noted, []
         if lowest is None:
             return
+        in_place = False
         if self._frontier is None or lowest > self._frontier:
             base, start, keep = self._state, self._folded, len(self._checkpoints)
             touched: set[Scope] | None = set()
+            in_place = self._in_place
         else:
             unchanged = bisect.bisect_left(self._order, lowest, key=order_key)
             keep = bisect.bisect_right([c.position for c in self._checkpoints], unchanged)
             checkpoint = self._checkpoints[keep - 1]
             base, start, touched = checkpoint.state, checkpoint.position, None
         try:
-            state, made = self._fold(base, start, touched)
+            state, made = self._fold(base, start, touched, fork=not in_place)
         except BaseException:  # a contradiction, or anything else: the fold stays as it was
             for entry in reversed(noted):
                 self._take_back(entry)
+            if in_place:  # the running state took part of it: fold again from the latest checkpoint
+                latest = self._checkpoints[-1]
+                self._state, made = self._fold(latest.state, latest.position, None)
+                self._checkpoints.extend(made)
+                self._dirty = None
+                self._finished = None
             raise
         self._state = state
         self._checkpoints[keep:] = made
@@ -178,10 +194,16 @@ class RunningFold:
         if self._dirty is not None:
             self._dirty = None if touched is None else self._dirty | touched
 
-    def _fold(self, base: TimelineFold, start: int, touched: set[Scope] | None) -> tuple[TimelineFold, list[_Checkpoint]]:
-        """Fold ``self._order[start:]`` on a fork of ``base``; return the state and the checkpoints
-        taken on the way, adding the scopes it changed to ``touched`` (unless ``None``: unknown)."""
-        state = base.fork()
+    def _fold(self, base: TimelineFold, start: int, touched: set[Scope] | None, *,
+              fork: bool = True) -> tuple[TimelineFold, list[_Checkpoint]]:
+        """Fold ``self._order[start:]`` on a fork of ``base`` (or on ``base`` itself); return the state
+        and the checkpoints taken on the way, adding the scopes it changed to ``touched`` (unless
+        ``None``: unknown)."""
+        if fork:
+            state = base.fork()
+        else:
+            state = base
+            state.touched = set()
         state.lookup = self._effective.get
         made: list[_Checkpoint] = []
         last = self._checkpoints[-1].position if start >= self._checkpoints[-1].position else start

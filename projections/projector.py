@@ -54,7 +54,7 @@ class TreatyProjector:
         self.treaty = treaty
         self.rules = rules
         self.log = RecordLog(sorted(records, key=lambda r: r.sequence))
-        self.fold = RunningFold(rules, self.log.find)
+        self.fold = RunningFold(rules, self.log.find, in_place=True)
         self.fold.add(self.log)
         self.fold.timeline_and_changes()  # the rows of what is folded are the current rows given
         self.current: dict[tuple[str, str], dict[tuple[object, ...], Interval]] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -28,6 +28,7 @@ from treaty_ledger.domain.fold import TimelineFold, build_timeline
 from treaty_ledger.domain.records import Record
 from treaty_ledger.domain.rules import TreatyRules
 from treaty_ledger.domain.running_fold import RunningFold
+from treaty_ledger.domain.shared_list import RecordLog
 from treaty_ledger.domain.timeline import Timeline
 from treaty_ledger.domain.treaty import Treaty
 from treaty_ledger.projections.intervals import intervals_of
@@ -186,3 +187,23 @@ def test_a_refused_event_leaves_the_fold_as_it_was() -> None:
         treaty.record(normalise_event({"type": "ratified", "date": "1992-01-01", "state": "USA", "source": SOURCE}),
                       event_id=str(uuid4()), recorded_at=RECORDED_FROM)
     assert treaty.timeline() == before and len(treaty.records) == 2
+
+
+def test_a_fold_in_place_that_meets_a_contradiction_is_as_before_it() -> None:
+    """The views' fold steps on its running state itself; a contradiction refolds from a checkpoint."""
+    treaty = new_treaty({"withdrawal_notice": "P6M"})
+    for n in range(10):
+        treaty.record(normalise_event({"type": "statement", "date": f"{1960 + n}-01-01", "state": "USA", "summary": f"said {n}",
+                                       "source": SOURCE}), event_id=str(uuid4()), recorded_at=RECORDED_FROM)
+    for body in ({"type": "ratified", "date": "1990-01-01", "state": "USA"}, {"type": "entered_into_force", "date": "1991-01-01"}):
+        treaty.record(normalise_event({**body, "source": SOURCE}), event_id=str(uuid4()), recorded_at=RECORDED_FROM)
+    log = RecordLog(treaty.records)
+    fold = RunningFold(treaty.rules, log.find, in_place=True)
+    fold.add(log)
+    twice = Record(id=str(uuid4()), treaty="walk", sequence=len(log) + 1, type="ratified", date=date(1992, 1, 1),
+                   fields={"state": "USA"}, source=SOURCE, recorded_at=RECORDED_FROM, prev_hash="")
+    with pytest.raises(TimelineContradiction, match="already deposited"):
+        fold.add([twice])
+    assert fold.timeline() == full_fold(treaty) and fold.sequence == len(log)
+    timeline, changed = fold.timeline_and_changes()
+    assert changed is None and timeline == full_fold(treaty)  # after the refold, every scope counts as changed
