@@ -378,7 +378,8 @@ class LedgerProjection(Projection[LedgerView]):
             else:
                 continue
             held[event.originator_id] = projector
-            self._projectors.put(event.originator_id, projector)  # now the most recently used
+        for originator_id, projector in held.items():
+            self._projectors.put(originator_id, projector)  # now the most recently used
         return batch
 
     def _catch_up_pipelined(self, ledger: Ledger, *, batch_size: int, first_id: int,
