@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -156,11 +158,38 @@ class Ledger(Application[UUID]):
             raise InvalidInput("one event id per event is needed", field="event_ids")
         return self._append(treaty_id, lambda treaty: record_batch(treaty, news, ids, skip_recorded=skip_recorded, progress=progress))
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._writing: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+        self._writing_guard = threading.Lock()
+
+    def _write_lock(self, treaty_id: str) -> threading.Lock:
+        """The lock a write to ``treaty_id`` holds in this process (kept while some thread holds or waits for it)."""
+        key = normalise_treaty_id(treaty_id, field="treaty")
+        with self._writing_guard:
+            lock = self._writing.get(key)
+            if lock is None:
+                lock = self._writing[key] = threading.Lock()
+            return lock
+
     def _append(self, treaty_id: str, build: Callable[[Treaty], T]) -> T:
         """Load the treaty, let ``build`` record on it, and save; on a lost optimistic-concurrency
         check, back off (with jitter, so the losers do not collide again in step), reload, and
-        build again against the new timeline."""
+        build again against the new timeline.
+
+        Writes to one treaty from threads of one process take turns (a lock per treaty), so
+        they never lose the check to each other; only writers in other processes can.
+        """
         deadline = time.monotonic() + self.max_write_seconds
+        lock = self._write_lock(treaty_id)
+        if not lock.acquire(timeout=self.max_write_seconds):
+            raise WriteConflict(f"gave up after {self.max_write_seconds} s waiting for other writes to {treaty_id!r} in this process")
+        try:
+            return self._append_holding(treaty_id, build, deadline)
+        finally:
+            lock.release()
+
+    def _append_holding(self, treaty_id: str, build: Callable[[Treaty], T], deadline: float) -> T:
         attempt = 0
         while attempt == 0 or time.monotonic() < deadline:
             attempt += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 
 from tests.integration.helpers import outcome_of
 from tests.scenario import SOURCE, event, in_force, notified, ratified
@@ -159,3 +160,39 @@ def test_a_rebuild_waits_for_a_write_in_progress_instead_of_deadlocking_with_it(
     rebuilding.join()
     assert dropped == [None]
     services.close()
+
+
+def test_threads_of_one_process_writing_to_one_treaty_take_turns_instead_of_conflicting(database_url: str,
+                                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger = open_ledger(database_url)
+    ledger.register_treaty({"id": "open-skies", "title": "Treaty on Open Skies", "source": SOURCE})
+    lost: list[int] = []
+    save = type(ledger).save_treaty
+
+    def counting(self: object, treaty: object) -> None:
+        try:
+            save(self, treaty)  # type: ignore[arg-type]
+        except IntegrityError:
+            lost.append(1)
+            raise
+
+    monkeypatch.setattr(type(ledger), "save_treaty", counting)
+    start = threading.Barrier(6)
+    failures: list[BaseException] = []
+
+    def write(state: str) -> None:
+        try:
+            start.wait(timeout=60)
+            for i in range(15):
+                ledger.record_event("open-skies", event("statement", "2020-01-01", state, summary=f"{state} #{i}"))
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=write, args=(state,)) for state in WRITERS[:6]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and lost == []  # no write lost the optimistic-concurrency check to another thread
+    ledger.close()
+    assert_complete(database_url, 6, 15)
