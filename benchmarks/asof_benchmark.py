@@ -107,9 +107,8 @@ def synthetic_treaty(rng: random.Random, size: int) -> list[dict[str, Any]]:
     return [body for _, body in events]
 
 
-def record_treaty(services: Services, slug: str, events: list[dict[str, Any]]) -> None:
-    services.ledger.register_treaty({"id": slug, "title": f"Synthetic treaty {slug}",
-                                     "rules": RULES, "source": SOURCE})
+def with_ids(events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The synthetic events' bodies, each ``key`` replaced by a fresh event id (and references to it by that id), and the ids."""
     keys: dict[str, str] = {}
     bodies, ids = [], []
     for body in events:
@@ -123,6 +122,13 @@ def record_treaty(services: Services, slug: str, events: list[dict[str, Any]]) -
                 body[ref] = keys[body[ref]]
         bodies.append(body)
         ids.append(event_id)
+    return bodies, ids
+
+
+def record_treaty(services: Services, slug: str, events: list[dict[str, Any]]) -> None:
+    services.ledger.register_treaty({"id": slug, "title": f"Synthetic treaty {slug}",
+                                     "rules": RULES, "source": SOURCE})
+    bodies, ids = with_ids(events)
     for start in range(0, len(bodies), 250):
         services.ledger.record_many(slug, bodies[start : start + 250], event_ids=ids[start : start + 250])
 

@@ -74,7 +74,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from asof_benchmark import CODES, RULES, SOURCE, percentile, record_treaty, reference_loop_ms, synthetic_treaty
+from asof_benchmark import CODES, RULES, SOURCE, percentile, record_treaty, reference_loop_ms, synthetic_treaty, with_ids
 
 from treaty_ledger.bootstrap import Services, open_services
 from treaty_ledger.domain.ledger import Ledger
@@ -283,17 +283,8 @@ def before_today(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def dataset_lines(slug: str, events: list[dict[str, Any]]) -> str:
     """A JSON Lines dataset (the format ``treaty-ledger export`` writes and ``import`` reads) of a synthetic treaty."""
     lines = [json.dumps({"kind": "treaty", "id": slug, "title": f"Synthetic treaty {slug}", "depositaries": [], "rules": RULES, "source": SOURCE})]
-    ids: dict[str, str] = {}
-    for body in events:
-        body = dict(body)
-        key = body.pop("key", None)
-        event_id = str(uuid4())
-        if key:
-            ids[key] = event_id
-        for ref in ("restriction", "allegation"):
-            if ref in body:
-                body[ref] = ids[body[ref]]
-        lines.append(json.dumps({"id": event_id, **body}))
+    bodies, ids = with_ids(events)
+    lines += [json.dumps({"id": event_id, **body}) for body, event_id in zip(bodies, ids, strict=True)]
     return "\n".join(lines) + "\n"
 
 
