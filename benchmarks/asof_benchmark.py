@@ -10,7 +10,8 @@ from the whole history (events per second), then asks random membership question
 random dates and prints p50 and p99 latency from the views and by replay.
 
 PostgreSQL: ``TREATY_LEDGER_BENCH_POSTGRES`` (default postgresql://postgres@127.0.0.1:5432/test);
-each run uses a schema of its own, dropped at the end. SQLite: a file in a temporary folder
+each run uses a schema of its own (``bench_`` and a random part; ``TREATY_LEDGER_BENCH_SCHEMA_PREFIX``
+sets the prefix), dropped at the end. SQLite: a file in a temporary folder
 (``$TMPDIR``), removed at the end.
 """
 
@@ -133,6 +134,11 @@ def record_treaty(services: Services, slug: str, events: list[dict[str, Any]]) -
         services.ledger.record_many(slug, bodies[start : start + 250], event_ids=ids[start : start + 250])
 
 
+def schema_name() -> str:
+    """A fresh schema name for one run's PostgreSQL store: ``bench_`` (or ``TREATY_LEDGER_BENCH_SCHEMA_PREFIX``) and a random part."""
+    return f"{os.environ.get('TREATY_LEDGER_BENCH_SCHEMA_PREFIX', 'bench_')}{uuid4().hex[:10]}"
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -149,7 +155,7 @@ def run(backend: str, size: int, per_treaty: int, queries: int, seed: int, worke
             shutil.rmtree(folder, ignore_errors=True)  # 2.3 GB at 1,000,000 events
     else:
         base = os.environ.get("TREATY_LEDGER_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-        schema = f"bench_{uuid4().hex[:10]}"
+        schema = schema_name()
         url = f"{base}?schema={schema}"
 
         def cleanup() -> None:

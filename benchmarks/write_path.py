@@ -61,7 +61,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import httpx
 import psycopg
@@ -74,7 +74,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from asof_benchmark import CODES, RULES, SOURCE, percentile, record_treaty, reference_loop_ms, synthetic_treaty, with_ids
+from asof_benchmark import CODES, RULES, SOURCE, percentile, record_treaty, reference_loop_ms, schema_name, synthetic_treaty, with_ids
 
 from treaty_ledger.bootstrap import Services, open_services
 from treaty_ledger.domain.ledger import Ledger
@@ -207,7 +207,7 @@ def fresh_store(backend: str, folder: Path, name: str) -> Iterator[Store]:
     if backend == "sqlite":
         yield Store(backend, f"sqlite:///{folder / name}.db", folder, name)
         return
-    schema = f"bench_{uuid4().hex[:10]}"
+    schema = schema_name()
     try:
         yield Store(backend, f"{POSTGRES}?schema={schema}", folder, name)
     finally:
