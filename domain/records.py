@@ -61,8 +61,16 @@ def json_text(value: Any, *, sort_keys: bool = False) -> str:
 
 
 def canonical_json(value: Any) -> bytes:
-    """The canonical encoding hashed by the chain: sorted keys, no spaces, UTF-8."""
-    return json.dumps(to_json_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The canonical encoding hashed by the chain: sorted keys, no spaces, UTF-8.
+
+    The bytes are those of ``json.dumps(to_json_value(value), sort_keys=True, ...)``, which every
+    stored hash was made with; :func:`json_default` writes the dates and timestamps as
+    :func:`to_json_value` does, without building the converted copy first. Keys must be text,
+    as they are wherever a hash is made (they come from JSON, or are the ledger's own names):
+    the json module would write a key ``True`` as ``true`` where the first encoding wrote
+    ``True``. (``tests/unit/test_records.py`` holds the two encodings equal on random values.)
+    """
+    return json.dumps(value, default=json_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def chain_hash(content: Mapping[str, Any], prev_hash: str) -> str:

@@ -4,8 +4,10 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from treaty_ledger.domain.records import GENESIS_HASH, Record, json_default, json_text
+from treaty_ledger.domain.records import GENESIS_HASH, Record, canonical_json, json_default, json_text, to_json_value
 
 
 def record(type_: str, fields: dict[str, object], day: date | None = date(2020, 5, 22)) -> Record:
@@ -47,3 +49,21 @@ def test_values_json_cannot_hold_are_refused_by_name() -> None:
         json_default({"USA"})
     with pytest.raises(TypeError, match="set is not JSON serializable"):
         json_text({"towards": {"USA"}})
+
+
+_leaves = (st.text() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats(allow_nan=False) | st.booleans() | st.none()
+           | st.dates() | st.datetimes(timezones=st.just(UTC)) | st.datetimes(timezones=st.none()))
+_values = st.recursive(_leaves, lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+                       | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=25)
+
+
+def _canonical_as_hashed_before(value: object) -> bytes:
+    """The encoding every stored hash was made with (the chain's first definition)."""
+    return json.dumps(to_json_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=st.dictionaries(st.text(max_size=8), _values, max_size=6))
+def test_the_chain_encoding_is_byte_for_byte_the_one_stored_hashes_were_made_with(value: dict[str, object]) -> None:
+    assert canonical_json(value) == _canonical_as_hashed_before(value)
+
