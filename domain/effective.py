@@ -79,10 +79,15 @@ def order_key(event: Effective) -> tuple[date, int, int]:
 
 
 class Change(NamedTuple):
-    """What one recorded event changes among the effective events: the one that leaves them, the one that enters."""
+    """What one recorded event changes among the effective events: the one that leaves them, the one that enters.
+
+    ``replaced`` is what :attr:`EffectiveEvents.corrected` held for a correction's target before
+    (for :meth:`EffectiveEvents.undo`).
+    """
 
     left: Effective | None
     entered: Effective | None
+    replaced: Effective | None = None
 
 
 class EffectiveEvents:
@@ -137,6 +142,7 @@ class EffectiveEvents:
             self.retracted.setdefault(target_id, record.id)
             return Change(left, None)
         if record.type == "correction":
+            replaced = self.corrected.get(str(record.fields["corrects"]))
             target = self.original(str(record.fields["corrects"]))
             if target is None:
                 return Change(None, None)
@@ -151,24 +157,24 @@ class EffectiveEvents:
                 corrections=(*target.corrections, record.id),
             )
             self.corrected[target.id] = corrected
-            return Change(None, None) if target.id in self.retracted else Change(target, corrected)
+            return Change(None, None, replaced) if target.id in self.retracted else Change(target, corrected, replaced)
         if record.date is None:
             return Change(None, None)
         event = Effective(record.id, record.type, record.date, record.fields, record.sequence, record.recorded_at)
         return Change(None, None if record.id in self.retracted else event)
 
-    def undo(self, record: Record, replaced: Effective | None) -> None:
-        """Take back :meth:`add` of ``record``; ``replaced`` is what :attr:`corrected` held for its target before."""
+    def undo(self, record: Record, change: Change) -> None:
+        """Take back :meth:`add` of ``record``, which made ``change``."""
         if record.type == "retraction":
             target_id = str(record.fields["retracts"])
             if self.retracted.get(target_id) == record.id:
                 del self.retracted[target_id]
         elif record.type == "correction":
             target_id = str(record.fields["corrects"])
-            if replaced is None:
+            if change.replaced is None:
                 self.corrected.pop(target_id, None)
             else:
-                self.corrected[target_id] = replaced
+                self.corrected[target_id] = change.replaced
 
 
 def effective_events(records: Iterable[Record], known_at: datetime | None = None) -> list[Effective]:
@@ -179,9 +185,7 @@ def effective_events(records: Iterable[Record], known_at: datetime | None = None
     """
     known = [r for r in sorted(records, key=lambda r: r.sequence) if known_at is None or r.recorded_at <= known_at]
     effective = EffectiveEvents({record.id: record for record in known}.get)
-    kept = []
     for record in known:
-        change = effective.add(record)
-        if change.entered is not None and change.left is None:
-            kept.append(change.entered)
-    return sorted((e for e in (effective.get(event.id) for event in kept) if e is not None), key=order_key)
+        effective.add(record)
+    events = (effective.get(record.id) for record in known)  # None for corrections, retractions, what is retracted
+    return sorted((event for event in events if event is not None), key=order_key)

@@ -108,6 +108,11 @@ class Ledger(Application[UUID]):
     env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "256"}
     max_write_seconds = 30.0
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._writing: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+        self._writing_guard = threading.Lock()
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """Register the library's transcodings and the ledger's own (dates, records)."""
         super().register_transcodings(transcoder)
@@ -157,11 +162,6 @@ class Ledger(Application[UUID]):
         if len(ids) != len(news):
             raise InvalidInput("one event id per event is needed", field="event_ids")
         return self._append(treaty_id, lambda treaty: record_batch(treaty, news, ids, skip_recorded=skip_recorded, progress=progress))
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._writing: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
-        self._writing_guard = threading.Lock()
 
     def _write_lock(self, treaty_id: str) -> threading.Lock:
         """The lock a write to ``treaty_id`` holds in this process (kept while some thread holds or waits for it)."""
@@ -401,8 +401,7 @@ def record_batch(treaty: Treaty, news: Sequence[NewEvent], ids: Sequence[str], *
     Every error carries ``event_id``: the event it arose at, or for a contradiction found by
     the fold, the event the fold stopped at.
     """
-    known = {record.id for record in treaty.records} if skip_recorded else set()
-    pending = [(new, event_id) for new, event_id in zip(news, ids, strict=True) if event_id not in known]
+    pending = [(new, event_id) for new, event_id in zip(news, ids, strict=True) if not (skip_recorded and treaty.find(event_id))]
     if not pending:
         return []  # nothing new: nothing to check
     records = []

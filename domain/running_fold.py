@@ -48,7 +48,6 @@ class _Noted(NamedTuple):
 
     record: Record
     change: Change
-    replaced: Effective | None
     previous_sequence: int
 
 
@@ -139,9 +138,8 @@ class RunningFold:
         """Take the next recorded event into the effective events, to be folded by :meth:`settle`."""
         if record.sequence != self.sequence + 1:
             raise ValueError(f"expected the event of sequence {self.sequence + 1}, got {record.sequence}")
-        replaced = self._effective.corrected.get(str(record.fields["corrects"])) if record.type == "correction" else None
         change = self._effective.add(record)
-        for event in change:
+        for event in (change.left, change.entered):
             if event is not None:
                 key = order_key(event)
                 self._lowest = key if self._lowest is None else min(self._lowest, key)
@@ -149,7 +147,7 @@ class RunningFold:
             self._remove(change.left)
         if change.entered is not None:
             self._insert(change.entered)
-        self._noted.append(_Noted(record, change, replaced, self.sequence))
+        self._noted.append(_Noted(record, change, self.sequence))
         self.sequence = record.sequence
 
     def settle(self) -> None:
@@ -225,7 +223,7 @@ class RunningFold:
             self._remove(change.entered)
         if change.left is not None:
             self._insert(change.left)
-        self._effective.undo(entry.record, entry.replaced)
+        self._effective.undo(entry.record, change)
         self.sequence = entry.previous_sequence
 
     def _insert(self, event: Effective) -> None:

@@ -98,12 +98,8 @@ class Treaty(Aggregate):
             treaty = aggregate
             if not isinstance(treaty, Treaty):  # pragma: no cover - wiring error
                 raise TypeError(type(treaty).__name__)
-            record = self.to_record(treaty.slug)
-            treaty.log().append(record)
+            treaty.log().append(self.to_record(treaty.slug))  # the fold notes it when next needed (Treaty._running)
             treaty.head = self.hash
-            fold: RunningFold | None = treaty.__dict__.get("_fold")
-            if fold is not None and fold.sequence == record.sequence - 1:
-                fold.note(record)  # folded when next needed (Treaty.record checked it before)
 
     @staticmethod
     def create_id(slug: str) -> UUID:

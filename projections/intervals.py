@@ -122,28 +122,15 @@ def _flight_row(f: Flight) -> Interval:
     })
 
 
-def intervals_of(timeline: Timeline, kinds: Iterable[str] = KINDS, keys: set[str] | None = None) -> list[Interval]:
-    """The timeline's rows, optionally only of some ``kinds`` and ``keys`` (the others are not built)."""
-    wanted = set(kinds)
-    rows: list[Interval] = []
-
-    def keep(key: str) -> bool:
-        return keys is None or key in keys
-
-    if "phase" in wanted and keep("treaty"):
-        rows.extend(_phase_rows(timeline))
-    if "status" in wanted:
-        for state, segments in timeline.segments.items():
-            if keep(state):
-                rows.extend(_status_rows(state, segments))
-    if "suspension" in wanted:
-        rows.extend(_suspension_row(s) for s in timeline.suspensions.values() if keep(f"{s.state}/{s.id}"))
-    if "restriction" in wanted:
-        rows.extend(_restriction_row(r) for r in timeline.restrictions.values() if keep(r.id))
-    if "allegation" in wanted:
-        rows.extend(_allegation_row(a) for a in timeline.allegations.values() if keep(a.id))
-    if "flight" in wanted:
-        rows.extend(_flight_row(f) for f in timeline.flights.values() if keep(f.id))
+def intervals_of(timeline: Timeline) -> list[Interval]:
+    """Every row of the timeline."""
+    rows = _phase_rows(timeline)
+    for state, segments in timeline.segments.items():
+        rows.extend(_status_rows(state, segments))
+    rows.extend(_suspension_row(s) for s in timeline.suspensions.values())
+    rows.extend(_restriction_row(r) for r in timeline.restrictions.values())
+    rows.extend(_allegation_row(a) for a in timeline.allegations.values())
+    rows.extend(_flight_row(f) for f in timeline.flights.values())
     return rows
 
 
