@@ -26,6 +26,7 @@ from treaty_ledger.bootstrap import Services, open_ledger, open_services
 from treaty_ledger.domain.errors import LedgerError
 from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.store.projection import APPLICATION_NAME
+from treaty_ledger.store.tree import TREE_APPLICATION
 
 
 class _ArgumentHelp(TyperArgument):
@@ -133,13 +134,37 @@ def open_services_or_exit(database: str) -> Services:
 
 
 def catch_up_with_progress(services: Services, *, label: str, rebuild: bool = False, workers: int | None = None) -> int:
-    """Catch the views up (or, with ``rebuild``, build them afresh), with a progress bar over the events to apply."""
+    """Catch the views up (or, with ``rebuild``, build them afresh), then the Merkle tree, with progress bars over the events to apply."""
+    applied = _views_with_progress(services, label=label, rebuild=rebuild, workers=workers)
+    _tree_with_progress(services)
+    return applied
+
+
+_TREE_BAR_FROM = 5000
+"""Events below which the tree's catch-up shows no bar (a fraction of a second)."""
+
+
+def _progress(*, disable: bool = False) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("events"),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=errors, transient=False, disable=disable,
+    )
+
+
+def _tree_with_progress(services: Services) -> int:
+    tracked = services.view.max_tracking_id(TREE_APPLICATION) or 0
+    total = max((services.ledger.recorder.max_notification_id() or 0) - tracked, 0)
+    if total < _TREE_BAR_FROM:
+        return services.tree.catch_up(services.ledger)
+    with _progress() as progress:
+        task = progress.add_task("Merkle tree", total=total)
+        return services.tree.catch_up(services.ledger, progress=lambda n: progress.advance(task, n))
+
+
+def _views_with_progress(services: Services, *, label: str, rebuild: bool, workers: int | None) -> int:
     tracked = 0 if rebuild else services.view.max_tracking_id(APPLICATION_NAME) or 0
     total = max((services.ledger.recorder.max_notification_id() or 0) - tracked, 0)
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("events"),
-        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=errors, transient=False, disable=total == 0,
-    ) as progress:
+    with _progress(disable=total == 0) as progress:
         task = progress.add_task(label, total=total)
         if not rebuild:
             return services.projection.catch_up(services.ledger, progress=lambda n: progress.advance(task, n))

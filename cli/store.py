@@ -122,7 +122,7 @@ def project(
                 catch_up_with_progress(services, label="catching up")
                 console.print(f"projection worker following {url.redacted()}, every {poll_interval:g} s (Ctrl-C to stop)")
                 while True:
-                    services.read.refresh()
+                    services.refresh()
                     time.sleep(poll_interval)
             finally:
                 services.close()

@@ -12,7 +12,12 @@ The tree::
     ├── TreatyNotFound             no treaty with that id
     ├── TreatyAlreadyExists        a treaty with that id is already registered
     ├── EventNotFound              no event with that id
-    └── WriteConflict              concurrent writers kept winning; nothing was recorded
+    ├── WriteConflict              concurrent writers kept winning; nothing was recorded
+    └── ProofError                 the verifiable ledger cannot give or check a proof
+        ├── BadKey                 a signing or verifier key not in the signed-note encoding
+        ├── BadCheckpoint          a checkpoint malformed, or its signature does not check
+        ├── NotInTree              a tree size or event the Merkle tree does not (yet) hold
+        └── ProofFailed            a proof, receipt or export does not check against its checkpoint
 
 Every error carries a ``field`` (a dotted path into the input, or ``None``) and a
 ``reason`` (a sentence a person can act on); ``str(error)`` is ``"field: reason"``.
@@ -21,11 +26,16 @@ Every error carries a ``field`` (a dotted path into the input, or ``None``) and 
 from __future__ import annotations
 
 __all__ = [
+    "BadCheckpoint",
+    "BadKey",
     "EventNotFound",
     "InvalidDate",
     "InvalidInput",
     "LedgerError",
     "MissingSource",
+    "NotInTree",
+    "ProofError",
+    "ProofFailed",
     "TimelineContradiction",
     "TreatyAlreadyExists",
     "TreatyNotFound",
@@ -87,3 +97,23 @@ class EventNotFound(LedgerError):
 
 class WriteConflict(LedgerError):
     """Concurrent writers kept winning the optimistic-concurrency check."""
+
+
+class ProofError(LedgerError):
+    """The verifiable ledger cannot give a proof, or a proof does not check."""
+
+
+class BadKey(ProofError):
+    """A signing or verifier key that is not in the signed-note encoding."""
+
+
+class BadCheckpoint(ProofError):
+    """A checkpoint that is malformed, or whose signature does not check with the key given."""
+
+
+class NotInTree(ProofError):
+    """A tree size beyond the tree, a checkpoint never issued, or an event not (yet) a leaf."""
+
+
+class ProofFailed(ProofError):
+    """A proof, a receipt or an exported history does not check against its checkpoint: something was altered."""

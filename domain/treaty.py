@@ -16,7 +16,7 @@ from treaty_ledger.domain.effective import apply_changes, effective_events
 from treaty_ledger.domain.errors import InvalidDate, InvalidInput, TimelineContradiction
 from treaty_ledger.domain.events import NewEvent
 from treaty_ledger.domain.fold import build_timeline
-from treaty_ledger.domain.records import GENESIS_HASH, Record, chain_hash
+from treaty_ledger.domain.records import GENESIS_HASH, Record, chain_hash, to_json_value
 from treaty_ledger.domain.rules import TreatyRules
 from treaty_ledger.domain.running_fold import RunningFold
 from treaty_ledger.domain.shared_list import RecordLog
@@ -65,6 +65,15 @@ class Treaty(Aggregate):
         rules: dict[str, Any]
         source: dict[str, Any]
         hash: str
+
+        def entry(self) -> dict[str, Any]:
+            """The registration as the ledger's Merkle tree takes it (its leaf is this entry's canonical encoding).
+
+            What its hash covers, and its place in the chain: sequence 0, the genesis hash
+            before it, its own hash.
+            """
+            content = registration_content(self.slug, self.title, self.depositaries, self.rules, self.source, self.timestamp)
+            return to_json_value({**content, "sequence": 0, "prev_hash": GENESIS_HASH, "hash": self.hash})  # type: ignore[no-any-return]
 
     class EventRecorded(Aggregate.Event):
         """An event about the treaty was recorded."""

@@ -17,7 +17,8 @@ __all__ = ["INTERVAL_COLUMNS", "TABLES", "ViewStatements", "created_names", "ind
 INTERVAL_COLUMNS = ("id", "treaty", "kind", "key", "since", "until", "known_from", "known_to", "doc")
 """The columns of ``tl_intervals``, in order (also how opening the views tells an older layout)."""
 
-TABLES = ("tl_treaties", "tl_records", "tl_intervals", "api_keys", "idempotency")
+TABLES = ("tl_treaties", "tl_records", "tl_intervals", "api_keys", "idempotency", "tl_tree_nodes", "tl_tree_leaves", "tl_tree_treaties",
+          "tl_checkpoints")
 """The tables a statement may name as ``{name}``."""
 
 _CREATES = re.compile(r'CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (?:"[^"]+"\.)?(\w+)')
@@ -98,6 +99,19 @@ class ViewStatements:
                 f"CREATE TABLE IF NOT EXISTS {{idempotency}} (key TEXT NOT NULL, scope TEXT NOT NULL, request_hash TEXT NOT NULL, "
                 f"status INTEGER NOT NULL, response TEXT NOT NULL, created_at {s} NOT NULL, PRIMARY KEY (key, scope))"
             ),
+            *self.tree_statements(),
+        ]
+
+    def tree_statements(self) -> list[str]:
+        """The Merkle tree's tables (:mod:`treaty_ledger.store.tree`): not views, never dropped."""
+        n = self.row_id_type
+        return [
+            self.q(f"CREATE TABLE IF NOT EXISTS {{tl_tree_nodes}} (level INTEGER NOT NULL, idx {n} NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (level, idx))"),
+            self.q(f"CREATE TABLE IF NOT EXISTS {{tl_tree_leaves}} (idx {n} PRIMARY KEY, treaty TEXT NOT NULL, sequence INTEGER NOT NULL, event_id TEXT)"),
+            self.q("CREATE UNIQUE INDEX IF NOT EXISTS tl_tree_leaves_event ON {tl_tree_leaves} (event_id)"),
+            self.q("CREATE UNIQUE INDEX IF NOT EXISTS tl_tree_leaves_place ON {tl_tree_leaves} (treaty, sequence)"),
+            self.q("CREATE TABLE IF NOT EXISTS {tl_tree_treaties} (uuid TEXT PRIMARY KEY, treaty TEXT NOT NULL)"),
+            self.q(f"CREATE TABLE IF NOT EXISTS {{tl_checkpoints}} (size {n} PRIMARY KEY, root TEXT NOT NULL, note TEXT, issued_at {self.stamp_type} NOT NULL)"),
         ]
 
     def relation_names(self) -> list[str]:
@@ -106,7 +120,7 @@ class ViewStatements:
 
     def table_names(self) -> list[str]:
         """The tables (not the indexes) the view's CREATE statements make (unqualified names)."""
-        return created_names([*self.table_statements(), *self.access_statements()])
+        return created_names(s for s in (*self.table_statements(), *self.access_statements()) if s.startswith("CREATE TABLE"))
 
     def drop_statements(self) -> list[str]:
         """The DROP statements of the view's tables."""

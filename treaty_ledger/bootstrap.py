@@ -13,6 +13,7 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.projection import ProjectionRunner
 from eventsourcing.utils import Environment, get_topic
 
+from treaty_ledger.domain.checkpoints import NoteSigner
 from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.domain.records import Record
 from treaty_ledger.projections.read_model import ReadModel
@@ -26,7 +27,9 @@ from treaty_ledger.store.database import (
 )
 from treaty_ledger.store.postgres_views import PostgresLedgerView
 from treaty_ledger.store.projection import APPLICATION_NAME, LedgerProjection
+from treaty_ledger.store.signing import DEFAULT_ORIGIN, load_signer
 from treaty_ledger.store.sqlite_views import SQLiteLedgerView
+from treaty_ledger.store.tree import LedgerTree
 from treaty_ledger.store.views import LedgerView
 
 __all__ = [
@@ -110,6 +113,7 @@ class Services:
     read: ReadModel
     projection: LedgerProjection
     database: DatabaseURL
+    tree: LedgerTree
     _verified: tuple[int | None, dict[str, Any]] | None = field(default=None, init=False, repr=False)
     _verifying: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -121,14 +125,20 @@ class Services:
     def record_event(self, treaty: str, payload: dict[str, Any], *, event_id: str | None = None) -> Record:
         """Record an event, then bring the views up to date before returning."""
         record = self.ledger.record_event(treaty, payload, event_id=event_id)
-        self.read.refresh()
+        self.refresh()
         return record
 
     def register_treaty(self, payload: dict[str, Any]) -> Any:
         """Register a treaty, then bring the views up to date before returning."""
         summary = self.ledger.register_treaty(payload)
-        self.read.refresh()
+        self.refresh()
         return summary
+
+    def refresh(self) -> int:
+        """Catch the views and the Merkle tree up with the store (a checkpoint is issued when the tree grew); return the views' count."""
+        applied = self.read.refresh()
+        self.tree.catch_up(self.ledger)
+        return applied
 
     def verify_ledger(self) -> dict[str, Any]:
         """The whole ledger's verification (:meth:`Ledger.verify`, as JSON), computed once per head of the store.
@@ -166,16 +176,27 @@ class Services:
         self.projection.view.datastore.close()  # type: ignore[attr-defined]
 
 
-def open_services(database: str | DatabaseURL | None = None, *, catch_up: bool = True) -> Services:
-    """Open the ledger and its views on ``database``, and catch the views up."""
+_ENVIRONMENT: Any = object()
+"""``signer``'s default: the key the environment names (:func:`~treaty_ledger.store.signing.load_signer`)."""
+
+
+def open_services(database: str | DatabaseURL | None = None, *, catch_up: bool = True, signer: NoteSigner | None = _ENVIRONMENT) -> Services:
+    """Open the ledger, its views and its Merkle tree on ``database``, and catch them up.
+
+    ``signer`` signs the checkpoints (by default the key the environment names; ``None``:
+    none are signed).
+    """
     url = _url(database)
+    key = load_signer() if signer is _ENVIRONMENT else signer
     ledger = open_ledger(url)
     view = open_view(url)
     projection = LedgerProjection(view)
     read = ReadModel(view, lambda: projection.catch_up(ledger), lambda: projection.ensure_current(ledger))
+    tree = LedgerTree(view, origin=key.name if key is not None else DEFAULT_ORIGIN, signer=key)
+    services = Services(ledger, read, projection, url, tree)
     if catch_up:
-        read.refresh()
-    return Services(ledger, read, projection, url)
+        services.refresh()
+    return services
 
 
 def open_projection_runner(database: str | DatabaseURL) -> ProjectionRunner[Ledger, LedgerView]:

@@ -87,7 +87,7 @@ def _recorded(services: Services, treaty: str, payload: dict[str, Any], event_id
     except InvalidInput as error:
         if error.field != "id":
             raise
-        services.read.refresh()
+        services.refresh()
         record = services.view.record_by_id(event_id)
         if record is None:
             raise
