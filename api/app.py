@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from treaty_ledger.api.errors import install_error_handlers
 from treaty_ledger.api.openapi import openapi_document
-from treaty_ledger.api.routers import events, health, queries, treaties
+from treaty_ledger.api.routers import events, health, proofs, queries, treaties
 from treaty_ledger.api.settings import Settings
 from treaty_ledger.bootstrap import Services, open_services
 
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = FastAPI(title="Treaty Ledger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = chosen
     install_error_handlers(app)
-    for router in (treaties.router, events.router, queries.router, health.router):
+    for router in (treaties.router, events.router, queries.router, proofs.router, health.router):
         app.include_router(router)
     app.openapi = lambda: openapi_document(app, reads_open=not chosen.require_read_key)  # type: ignore[method-assign]
     return app

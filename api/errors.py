@@ -24,8 +24,10 @@ from fastapi.responses import JSONResponse
 from treaty_ledger.domain.errors import (
     EventNotFound,
     LedgerError,
+    NotInTree,
     TreatyAlreadyExists,
     TreatyNotFound,
+    Unsigned,
     WriteConflict,
 )
 from treaty_ledger.store.idempotency import IdempotencyInProgress
@@ -71,7 +73,7 @@ class UnsupportedMediaType(ApiError):
 
 
 _STATUS = ((TreatyNotFound, 404), (EventNotFound, 404), (KeyNotFound, 404), (TreatyAlreadyExists, 409), (IdempotencyInProgress, 409),
-           (WriteConflict, 503), (ViewsIncomplete, 500), (ViewsBeingRebuilt, 503))
+           (WriteConflict, 503), (ViewsIncomplete, 500), (ViewsBeingRebuilt, 503), (NotInTree, 404), (Unsigned, 503))
 
 
 def _kind(error: Exception) -> str:
@@ -111,7 +113,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LedgerError)
     async def ledger_error(_: Request, error: LedgerError) -> JSONResponse:
         status = next((code for kind, code in _STATUS if isinstance(error, kind)), 422)
-        retry = status == 503 or isinstance(error, IdempotencyInProgress)
+        retry = (status == 503 and not isinstance(error, Unsigned)) or isinstance(error, IdempotencyInProgress)
         headers = {"Retry-After": str(getattr(error, "retry_after", 1))} if retry else None
         return JSONResponse(_body(_kind(error), error.field, error.reason), status_code=status, headers=headers)
 

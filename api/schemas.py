@@ -18,13 +18,18 @@ from treaty_ledger.domain.rules import RULES
 
 __all__ = [
     "ChangesPublic",
+    "CheckpointPublic",
     "CompliancePublic",
+    "ConsistencyPublic",
     "ErrorPublic",
     "EventHistoryPublic",
     "EventPagePublic",
     "EventPublic",
+    "InclusionPublic",
     "MembershipPublic",
+    "ReceiptPublic",
     "RulesPublic",
+    "SigningKeyPublic",
     "StatePublic",
     "TreatyPublic",
     "VerifyPublic",
@@ -215,6 +220,58 @@ class VerifyPublic(BaseModel):
     events_checked: int
     head: str | None
     first_bad_event: dict[str, Any] | None = None
+
+
+class CheckpointPublic(BaseModel):
+    """A signed checkpoint: the tree's size and root hash (standard base64), and the C2SP signed note that carries them."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "origin": "treaty-ledger.local/ledger", "tree_size": 183, "root_hash": "oS1erMWIJwlNbXSIhsjrX00+NTX71qQIA0l/zSgv4W4=",
+        "note": "treaty-ledger.local/ledger\n183\noS1erMWIJwlNbXSIhsjrX00+NTX71qQIA0l/zSgv4W4=\n\n\u2014 treaty-ledger.local/ledger K/dV...\n",
+        "issued_at": "2026-12-01T23:55:02.123456+00:00"}]})
+
+    origin: str
+    tree_size: int
+    root_hash: str
+    note: str | None
+    issued_at: datetime
+
+
+class SigningKeyPublic(BaseModel):
+    """The key that signs the checkpoints: the signed-note verifier key a client keeps to check them offline."""
+
+    origin: str
+    algorithm: Literal["Ed25519"]
+    key_id: str
+    verifier_key: str = Field(description="name+hexid+base64(0x01 || public key), as Go's golang.org/x/mod/sumdb/note reads it")
+
+
+class InclusionPublic(BaseModel):
+    """RFC 9162's inclusion proof of one leaf: the leaf's entry (its hash is SHA-256 of 0x00 and the entry's canonical JSON) and path."""
+
+    event: str | None = Field(description="the event's id (null for a registration)")
+    treaty: str
+    sequence: int = Field(description="the event's place in its treaty's history (0: the registration)")
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str
+    entry: dict[str, Any] = Field(description="the event as recorded, or the registration: canonical JSON of it is the leaf's data")
+    inclusion_path: list[str] = Field(description="RFC 9162's PATH, the hash nearest the leaf first, each standard base64")
+
+
+class ConsistencyPublic(BaseModel):
+    """RFC 9162's consistency proof between two tree sizes."""
+
+    first: int
+    second: int
+    consistency_path: list[str] = Field(description="RFC 9162's PROOF(first, D[second]), each hash standard base64")
+
+
+class ReceiptPublic(BaseModel):
+    """An answer with its audit receipt: the signed checkpoint it was computed at and the inclusion proof of every event it rests on."""
+
+    answer: dict[str, Any]
+    receipt: dict[str, Any] = Field(description="`checkpoint` (as GET /v1/checkpoint gives it) and `leaves` (inclusion proofs with entries)")
 
 
 class ErrorPublic(BaseModel):

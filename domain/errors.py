@@ -17,6 +17,7 @@ The tree::
         ├── BadKey                 a signing or verifier key not in the signed-note encoding
         ├── BadCheckpoint          a checkpoint malformed, or its signature does not check
         ├── NotInTree              a tree size or event the Merkle tree does not (yet) hold
+        ├── Unsigned               no signing key is configured: no checkpoint to give
         └── ProofFailed            a proof, receipt or export does not check against its checkpoint
 
 Every error carries a ``field`` (a dotted path into the input, or ``None``) and a
@@ -41,6 +42,7 @@ __all__ = [
     "TreatyNotFound",
     "UnknownEventType",
     "UnknownState",
+    "Unsigned",
     "WriteConflict",
 ]
 
@@ -117,3 +119,7 @@ class NotInTree(ProofError):
 
 class ProofFailed(ProofError):
     """A proof, a receipt or an exported history does not check against its checkpoint: something was altered."""
+
+
+class Unsigned(ProofError):
+    """No signing key is configured, so no signed checkpoint can be given."""

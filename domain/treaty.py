@@ -67,13 +67,9 @@ class Treaty(Aggregate):
         hash: str
 
         def entry(self) -> dict[str, Any]:
-            """The registration as the ledger's Merkle tree takes it (its leaf is this entry's canonical encoding).
-
-            What its hash covers, and its place in the chain: sequence 0, the genesis hash
-            before it, its own hash.
-            """
-            content = registration_content(self.slug, self.title, self.depositaries, self.rules, self.source, self.timestamp)
-            return to_json_value({**content, "sequence": 0, "prev_hash": GENESIS_HASH, "hash": self.hash})  # type: ignore[no-any-return]
+            """The registration as the ledger's Merkle tree takes it (:func:`registration_entry`)."""
+            return registration_entry(registration_content(self.slug, self.title, self.depositaries, self.rules, self.source, self.timestamp),
+                                      self.hash)
 
     class EventRecorded(Aggregate.Event):
         """An event about the treaty was recorded."""
@@ -141,6 +137,11 @@ class Treaty(Aggregate):
             source=source,
             hash=chain_hash(content, GENESIS_HASH),
         )
+
+    def registration_entry(self) -> dict[str, Any]:
+        """The treaty's registration as the ledger's Merkle tree takes it (:func:`registration_entry`)."""
+        content = registration_content(self.slug, self.title, self.depositaries, self.rules_json, self.source, self.registered_at)
+        return registration_entry(content, self.registration_hash)
 
     @property
     def rules(self) -> TreatyRules:
@@ -306,6 +307,12 @@ def registration_content(slug: str, title: str, depositaries: list[str], rules: 
         "source": source,
         "recorded_at": registered_at,
     }
+
+
+def registration_entry(content: dict[str, Any], hash: str) -> dict[str, Any]:  # noqa: A002
+    """A registration as a leaf of the ledger's Merkle tree holds it (as JSON values): what its hash
+    covers (``content``), its place in the chain (sequence 0, the genesis hash before it) and its hash."""
+    return to_json_value({**content, "sequence": 0, "prev_hash": GENESIS_HASH, "hash": hash})  # type: ignore[no-any-return]
 
 
 # Stores written before the package was named ``treaty_ledger`` name the aggregate and its events

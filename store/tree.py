@@ -37,6 +37,7 @@ from treaty_ledger.domain.merkle import (
     inclusion_ranges,
     leaf_hash,
     node_hash,
+    perfect_parts,
     proof_hashes,
     root_from_frontier,
 )
@@ -239,6 +240,39 @@ class LedgerTree:
             index = int(row["idx"])
             hashed = self._nodes(c, [(0, index)])[(0, index)]
         return Leaf(index, str(row["treaty"]), int(row["sequence"]), row["event_id"], hashed)
+
+    def leaves(self, event_ids: Sequence[str], *, treaty: str | None = None) -> list[Leaf]:
+        """The leaves of ``event_ids`` (and of ``treaty``'s registration, first, when given), in that order."""
+        rows: dict[str, Any] = {}
+        with self.view.cursor(commit=False) as c:
+            for start in range(0, len(event_ids), 500):
+                chunk = event_ids[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                c.execute(self.view.q(f"SELECT idx, treaty, sequence, event_id FROM {{tl_tree_leaves}} WHERE event_id IN ({marks})"), list(chunk))
+                rows.update((str(row["event_id"]), row) for row in c.fetchall())
+            missing = [event_id for event_id in event_ids if event_id not in rows]
+            if missing:
+                raise EventNotFound(f"the tree holds no event {missing[0]!r}", field="event")
+            found = [rows[event_id] for event_id in event_ids]
+            if treaty is not None:
+                c.execute(self.view.q("SELECT idx, treaty, sequence, event_id FROM {tl_tree_leaves} WHERE treaty = ? AND sequence = 0"), (treaty,))
+                registration = c.fetchone()
+                if registration is None:
+                    raise EventNotFound(f"the tree holds no registration of treaty {treaty!r}", field="treaty")
+                found.insert(0, registration)
+            hashes = self._nodes(c, [(0, int(row["idx"])) for row in found])
+        return [Leaf(int(row["idx"]), str(row["treaty"]), int(row["sequence"]), row["event_id"], hashes[(0, int(row["idx"]))]) for row in found]
+
+    def inclusions(self, leaves: Sequence[Leaf], size: int) -> list[InclusionProof]:
+        """The inclusion proofs of ``leaves`` in the tree of ``size`` leaves (their nodes read together)."""
+        self._within(size)
+        late = next((leaf for leaf in leaves if leaf.index >= size), None)
+        if late is not None:
+            raise NotInTree(f"event {late.event_id or late.sequence} is leaf {late.index}: not in the tree of {size} leaves", field="size")
+        ranges = [inclusion_ranges(leaf.index, size) for leaf in leaves]
+        wanted = sorted({node for each in ranges for start, end in each for node in perfect_parts(start, end)})
+        nodes = self.nodes(wanted)
+        return [InclusionProof(leaf, size, proof_hashes(each, lambda _: nodes)) for leaf, each in zip(leaves, ranges, strict=True)]
 
     def inclusion(self, leaf: Leaf, size: int) -> InclusionProof:
         """The inclusion proof of ``leaf`` in the tree of ``size`` leaves."""

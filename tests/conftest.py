@@ -21,6 +21,23 @@ from psycopg import sql
 
 DEFAULT_TEST_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
+TEST_SIGNER = "PRIVATE+KEY+tests.treaty-ledger.local/ledger+b05240d3+AQcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUm"
+"""The key every test's ledger signs its checkpoints with (servers started by tests inherit it), unless a test says otherwise."""
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _signing_key_and_config_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Checkpoints signed with :data:`TEST_SIGNER`; the user's configuration folder a temporary one (never the developer's own)."""
+    saved = {name: os.environ.get(name) for name in ("TREATY_LEDGER_SIGNING_KEY", "XDG_CONFIG_HOME")}
+    os.environ["TREATY_LEDGER_SIGNING_KEY"] = TEST_SIGNER
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
 
 def postgres_base_url() -> str:
     return os.environ.get("TREATY_LEDGER_TEST_POSTGRES", DEFAULT_TEST_POSTGRES)

@@ -12,12 +12,14 @@ from treaty_ledger.api.bodies import JsonObject
 from treaty_ledger.api.dependencies import ReaderKey, ServicesDep, WriterKey
 from treaty_ledger.api.openapi import json_body
 from treaty_ledger.api.routers.params import DATE_FORMAT, KnownAt, as_of_date, known_at_moment
+from treaty_ledger.api.routers.proofs import PROOF_ERRORS, with_receipt
 from treaty_ledger.api.routers.treaties import BODY_ERRORS, ERRORS
 from treaty_ledger.api.schemas import (
     ErrorPublic,
     EventHistoryPublic,
     EventPagePublic,
     EventPublic,
+    ReceiptPublic,
 )
 from treaty_ledger.bootstrap import Services
 from treaty_ledger.domain.errors import InvalidInput
@@ -130,3 +132,10 @@ def list_events(
 def get_event(event_id: str, services: ServicesDep, _: ReaderKey) -> dict[str, Any]:
     """One event with its corrections and its retraction, if any."""
     return services.read.event(event_id)
+
+
+@router.get("/v1/events/{event_id}/receipt", response_model=ReceiptPublic,
+            responses={404: {"model": ErrorPublic, "description": "unknown event"}, 422: ERRORS[422], 401: ERRORS[401], 503: PROOF_ERRORS[503]})
+def get_event_receipt(event_id: str, services: ServicesDep, _: ReaderKey) -> dict[str, Any]:
+    """One event with its corrections and retraction, and its audit receipt (the event, what names it, and the treaty's registration)."""
+    return with_receipt(services, services.read.event(event_id))
