@@ -24,8 +24,10 @@ from treaty_ledger.cli.base import (
     exit_on_ledger_error,
     open_services_or_exit,
 )
+from treaty_ledger.domain.checkpoints import NoteSigner
 from treaty_ledger.store.database import DEFAULT_DATABASE, parse_database_url
 from treaty_ledger.store.datasets import import_file
+from treaty_ledger.store.signing import DEFAULT_ORIGIN, default_key_path, load_signer, write_signer
 
 HostOption = Annotated[str, typer.Option(metavar="HOST", help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(min=1, max=65535, metavar="PORT", help="Port to listen on.")]
@@ -107,6 +109,16 @@ def _dataset(name: str) -> Path:
     raise typer.BadParameter(f"cannot find data/{name}")
 
 
+def _signing_key_for_the_demo() -> None:
+    """Make the demo's checkpoints signed: with no signing key configured, create one in the user's configuration folder."""
+    with exit_on_ledger_error():
+        if load_signer() is not None:
+            return
+    path = default_key_path()
+    write_signer(NoteSigner.generate(DEFAULT_ORIGIN), path)
+    console.print(f"created a signing key for the checkpoints at {path} (see `treaty-ledger keys signing --help`)")
+
+
 @app.command()
 def demo(
     host: HostOption = "127.0.0.1",
@@ -115,6 +127,7 @@ def demo(
 ) -> None:
     """The main job: the Open Skies Treaty in a local store, served on http://127.0.0.1:8000 (exit 1 if the port is taken)."""
     _check_port_or_exit(host, port)
+    _signing_key_for_the_demo()
     services = open_services_or_exit(database)
     with closing(services), exit_on_ledger_error():
         if services.view.treaty_row("open-skies") is None:
@@ -134,6 +147,8 @@ Treaty Ledger is serving the Open Skies Treaty from {parse_database_url(database
     curl '{base}/v1/treaties/open-skies/compliance?as_of=2019-10-01'
     curl '{base}/v1/treaties/open-skies/changes?from=2020-01-01&to=2021-12-31'
     curl '{base}/v1/verify'
+    curl '{base}/v1/checkpoint'
+    curl '{base}/v1/treaties/open-skies/membership/receipt?as_of=2021-01-01'
   Record events with a key: treaty-ledger keys create --name you --role writer
 """, flush=True)
     os.environ["TREATY_LEDGER_DATABASE"] = database

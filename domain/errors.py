@@ -18,7 +18,8 @@ The tree::
         ├── BadCheckpoint          a checkpoint malformed, or its signature does not check
         ├── NotInTree              a tree size or event the Merkle tree does not (yet) hold
         ├── Unsigned               no signing key is configured: no checkpoint to give
-        └── ProofFailed            a proof, receipt or export does not check against its checkpoint
+        ├── ProofFailed            a proof, receipt or export does not check against its checkpoint
+        └── SnapshotRejected       a stored snapshot disagrees with the events it stands for
 
 Every error carries a ``field`` (a dotted path into the input, or ``None``) and a
 ``reason`` (a sentence a person can act on); ``str(error)`` is ``"field: reason"``.
@@ -37,6 +38,7 @@ __all__ = [
     "NotInTree",
     "ProofError",
     "ProofFailed",
+    "SnapshotRejected",
     "TimelineContradiction",
     "TreatyAlreadyExists",
     "TreatyNotFound",
@@ -123,3 +125,7 @@ class ProofFailed(ProofError):
 
 class Unsigned(ProofError):
     """No signing key is configured, so no signed checkpoint can be given."""
+
+
+class SnapshotRejected(ProofError):
+    """A stored snapshot whose records do not hash to their chain, or whose head is not the stored events' (it is set aside)."""

@@ -7,6 +7,7 @@ the verification of their hash chains. Library errors become the ledger's own.
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import threading
 import time
@@ -17,14 +18,15 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProjectorFunction, Repository
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, strtobool
 
 from treaty_ledger.domain.dates import utc_now
 from treaty_ledger.domain.errors import (
     InvalidInput,
     LedgerError,
+    SnapshotRejected,
     TreatyAlreadyExists,
     TreatyNotFound,
     WriteConflict,
@@ -88,6 +90,38 @@ class VerifyReport:
         return {"ok": self.ok, "events_checked": self.events_checked, "head": self.head, "first_bad_event": self.first_bad}
 
 
+_log = logging.getLogger(__name__)
+
+
+class TreatyRepository(Repository[UUID]):
+    """eventsourcing's repository, which sets aside a snapshot that disagrees with the stored events.
+
+    A snapshot is checked as it is read (:meth:`Treaty.Snapshot.mutate`: its records hash to
+    their chain), and the treaty it gives must end at the stored events' last hash. When either
+    fails, the snapshot is ignored (a warning is logged) and the treaty is folded from its events
+    alone: a snapshot edited in the store never changes what the ledger holds or answers.
+    """
+
+    def _reconstruct_aggregate(self, aggregate_id: UUID, version: int | None, projector_func: ProjectorFunction[Any, Any]) -> Any:
+        try:
+            aggregate = super()._reconstruct_aggregate(aggregate_id, version, projector_func)
+        except SnapshotRejected as rejected:
+            _log.warning("snapshot set aside: %s", rejected.reason)
+            return self._from_events(aggregate_id, version, projector_func)
+        if isinstance(aggregate, Treaty) and self.snapshot_store is not None:
+            last = list(self.event_store.get(originator_id=aggregate_id, desc=True, limit=1, lte=version))
+            if last and getattr(last[0], "hash", None) != aggregate.head:
+                _log.warning("snapshot set aside: the snapshot of %s ends at a head that is not its last stored event's", aggregate.slug)
+                return self._from_events(aggregate_id, version, projector_func)
+        return aggregate
+
+    def _from_events(self, aggregate_id: UUID, version: int | None, projector_func: ProjectorFunction[Any, Any]) -> Any:
+        aggregate = projector_func(None, self.event_store.get(originator_id=aggregate_id, lte=version))
+        if aggregate is None:  # pragma: no cover - a snapshot exists only for a stored aggregate
+            raise AggregateNotFoundError(aggregate_id)
+        return aggregate
+
+
 class Ledger(Application[UUID]):
     """Treaties and their events in an immutable, tamper-evident event store.
 
@@ -112,6 +146,18 @@ class Ledger(Application[UUID]):
         super().__init__(*args, **kwargs)
         self._writing: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
         self._writing_guard = threading.Lock()
+
+    def construct_repository(self) -> Repository[UUID]:
+        """eventsourcing's repository, as the library builds it, checking snapshots (:class:`TreatyRepository`)."""
+        maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return TreatyRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(maxsize) if maxsize else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """Register the library's transcodings and the ledger's own (dates, records)."""

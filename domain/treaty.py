@@ -13,7 +13,7 @@ from eventsourcing.domain import Snapshot as LibrarySnapshot
 from eventsourcing.utils import register_topic
 
 from treaty_ledger.domain.effective import apply_changes, effective_events
-from treaty_ledger.domain.errors import InvalidDate, InvalidInput, TimelineContradiction
+from treaty_ledger.domain.errors import InvalidDate, InvalidInput, SnapshotRejected, TimelineContradiction
 from treaty_ledger.domain.events import NewEvent
 from treaty_ledger.domain.fold import build_timeline
 from treaty_ledger.domain.records import GENESIS_HASH, Record, chain_hash, to_json_value
@@ -55,6 +55,28 @@ class Treaty(Aggregate):
             snapshot.state.pop("_fold", None)
             snapshot.state["records"] = list(snapshot.state["records"])
             return snapshot
+
+        def mutate(self, _: None) -> Treaty:
+            """The treaty the snapshot holds, once its records are checked: :class:`SnapshotRejected` when they do not hash to their chain.
+
+            Every record's hash is recomputed from its content and linked to the one before, from
+            the registration's to the snapshot's head: a snapshot edited in the store (its
+            triggers dropped) cannot change what the treaty holds. That the head is the stored
+            events' own is checked where the store is at hand (:class:`~treaty_ledger.domain.ledger.Ledger`).
+            """
+            treaty = super().mutate(None)
+            if not isinstance(treaty, Treaty):  # pragma: no cover - wiring error
+                raise TypeError(type(treaty).__name__)
+            previous = treaty.registration_hash
+            for sequence, record in enumerate(treaty.records, start=1):
+                if record.sequence != sequence or record.prev_hash != previous or record.computed_hash() != record.hash:
+                    raise SnapshotRejected(f"the snapshot of {treaty.slug} at version {self.originator_version} does not hold "
+                                           f"the chain of its events (entry {sequence} does not match)", field="snapshot")
+                previous = record.hash
+            if previous != treaty.head or treaty.version != len(treaty.records) + 1:
+                raise SnapshotRejected(f"the snapshot of {treaty.slug} at version {self.originator_version} names a head "
+                                       "its records do not end at", field="snapshot")
+            return treaty
 
     class Registered(Aggregate.Created):
         """A treaty was registered."""
@@ -103,6 +125,9 @@ class Treaty(Aggregate):
             treaty = aggregate
             if not isinstance(treaty, Treaty):  # pragma: no cover - wiring error
                 raise TypeError(type(treaty).__name__)
+            if self.prev_hash != treaty.head:
+                raise SnapshotRejected(f"event {self.sequence} of {treaty.slug} does not follow the head it was read after: "
+                                       "a snapshot or a stored event was altered", field="snapshot")
             treaty.log().append(self.to_record(treaty.slug))  # the fold notes it when next needed (Treaty._running)
             treaty.head = self.hash
 

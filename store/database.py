@@ -72,6 +72,11 @@ class DatabaseURL:
         """The table eventsourcing stores the ledger's events in."""
         return "treatyledger_events" if self.is_postgres else "stored_events"
 
+    @property
+    def snapshots_table(self) -> str:
+        """The table eventsourcing stores the treaties' snapshots in."""
+        return "treatyledger_snapshots" if self.is_postgres else "stored_snapshots"
+
     def pool_sizes(self) -> tuple[int, int]:
         """The most connections the events' pool and the views' pool may hold (see :data:`DEFAULT_POOL_SIZE`)."""
         views = max(1, (self.pool_size - 1) * 2 // 3)
@@ -191,41 +196,44 @@ def startup_lock(database: DatabaseURL) -> Iterator[psycopg.Connection[tuple[obj
 
 
 def install_immutability(database: DatabaseURL, conn: psycopg.Connection[tuple[object, ...]] | None = None) -> None:
-    """Install triggers that refuse UPDATE and DELETE on the stored events (idempotent).
+    """Install triggers that refuse UPDATE and DELETE on the stored events and snapshots (idempotent).
 
     On PostgreSQL it runs on ``conn`` when given (the set-up lock's), else on a connection of its own.
+    The events table's triggers keep their first names (``treaty_ledger_immutable``, ``treaty_ledger_no_update``,
+    ``treaty_ledger_no_delete``); the snapshots table's end in ``_snapshots``.
     """
-    table = database.events_table
+    tables = ((database.events_table, ""), (database.snapshots_table, "_snapshots"))
     if database.is_postgres:
         schema = database.schema or "public"
         with _connection(database, conn) as conn, conn.transaction():
-            exists = conn.execute(
-                "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE t.tgname = 'treaty_ledger_immutable' AND c.relname = %s AND n.nspname = %s",
-                (table, schema),
-            ).fetchone()
-            if exists:
-                return
             conn.execute(
                 sql.SQL(
                     "CREATE OR REPLACE FUNCTION {schema}.treaty_ledger_refuse_change() RETURNS trigger "
                     "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION {message} USING ERRCODE = 'restrict_violation'; END $$"
                 ).format(schema=sql.Identifier(schema), message=sql.Literal(IMMUTABLE_MESSAGE))
             )
-            conn.execute(
-                sql.SQL(
-                    "CREATE TRIGGER treaty_ledger_immutable BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.{table} "
-                    "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.treaty_ledger_refuse_change()"
-                ).format(schema=sql.Identifier(schema), table=sql.Identifier(table))
-            )
+            for table, suffix in tables:
+                exists = conn.execute(
+                    "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE t.tgname = %s AND c.relname = %s AND n.nspname = %s",
+                    (f"treaty_ledger_immutable{suffix}", table, schema),
+                ).fetchone()
+                if not exists:
+                    conn.execute(
+                        sql.SQL(
+                            "CREATE TRIGGER {name} BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.{table} "
+                            "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.treaty_ledger_refuse_change()"
+                        ).format(name=sql.Identifier(f"treaty_ledger_immutable{suffix}"), schema=sql.Identifier(schema), table=sql.Identifier(table))
+                    )
         return
     lite = sqlite3.connect(database.path)
     with lite:
-        for action in ("UPDATE", "DELETE"):
-            lite.execute(
-                f"CREATE TRIGGER IF NOT EXISTS treaty_ledger_no_{action.lower()} BEFORE {action} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{IMMUTABLE_MESSAGE}'); END"
-            )
+        for table, suffix in tables:
+            for action in ("UPDATE", "DELETE"):
+                lite.execute(
+                    f"CREATE TRIGGER IF NOT EXISTS treaty_ledger_no_{action.lower()}{suffix} BEFORE {action} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{IMMUTABLE_MESSAGE}'); END"
+                )
     lite.close()
 
 
