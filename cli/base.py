@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import psycopg
@@ -23,6 +24,7 @@ from typer._click import Context, Parameter  # the click that this Typer vendors
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from treaty_ledger.bootstrap import Services, open_ledger, open_services
+from treaty_ledger.domain.checkpoints import NoteVerifier
 from treaty_ledger.domain.errors import LedgerError
 from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.store.projection import APPLICATION_NAME
@@ -125,6 +127,13 @@ def open_ledger_or_exit(database: str) -> Ledger:
     """The ledger in ``database``, or exit 2 with the reason."""
     with exit_on_ledger_error():
         return open_ledger(database)
+
+
+def read_verifier(key: str) -> NoteVerifier:
+    """A public key given on the command line: the verifier key itself, or a file holding it."""
+    path = Path(key)
+    text = path.read_text(encoding="utf-8") if "+" not in key and path.is_file() else key
+    return NoteVerifier.parse(text)
 
 
 def open_services_or_exit(database: str) -> Services:

@@ -31,7 +31,9 @@ from treaty_ledger.cli.base import (
     exit_on_ledger_error,
     open_ledger_or_exit,
     open_services_or_exit,
+    read_verifier,
 )
+from treaty_ledger.domain.checkpoints import open_checkpoint
 from treaty_ledger.domain.dates import parse_date, parse_timestamp, today
 from treaty_ledger.domain.states import normalise_state
 from treaty_ledger.projections.replay import (
@@ -46,6 +48,8 @@ from treaty_ledger.store.database import (
 )
 from treaty_ledger.store.datasets import export_lines, import_file
 from treaty_ledger.store.projection import LedgerProjection, ViewsMoved
+from treaty_ledger.store.signing import kept_checkpoint_path
+from treaty_ledger.store.tree_audit import audit_tree
 
 
 @app.command()
@@ -61,26 +65,76 @@ def init(database: DatabaseOption = DEFAULT_DATABASE) -> None:
 
 @app.command()
 def verify(
-    treaty: Annotated[str | None, typer.Argument(help="Verify one treaty's chain (default: the whole ledger).")] = None,
+    treaty: Annotated[str | None, typer.Argument(help="Verify one treaty's chain only (default: the whole ledger, its Merkle tree and snapshots).")] = None,
     database: DatabaseOption = DEFAULT_DATABASE,
+    checkpoint: Annotated[Path | None, typer.Option(
+        "--checkpoint", metavar="FILE", help="A signed checkpoint kept earlier (GET /v1/checkpoint's note): the store must still be consistent "
+                                             "with it (default: the one this command kept at its last clean run).")] = None,
+    key: Annotated[str | None, typer.Option(
+        "--key", metavar="KEY", help="The log's public key (name+id+key, or a file holding it) to check signatures with "
+                                     "(default: the configured signing key's).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Recompute the hash chains; exit 0 when every chain holds, 1 naming the first bad event."""
-    ledger = open_ledger_or_exit(database)
-    with closing(ledger), exit_on_ledger_error():
-        report = ledger.verify(treaty)
+    """Recompute the hash chains, the Merkle tree and its checkpoints from the stored events; exit 0 when all hold, 1 naming what does not.
+
+    The whole ledger's check remembers the newest signed checkpoint it saw, in the user's
+    configuration folder, and at the next run fails if the store is no longer consistent with it.
+    """
+    if treaty is not None:
+        ledger = open_ledger_or_exit(database)
+        with closing(ledger), exit_on_ledger_error():
+            report = ledger.verify(treaty)
+        _print_chains(report.to_json(), as_json)
+        if not report.ok:
+            raise typer.Exit(1)
+        return
+    services = open_services_or_exit(database)  # not caught up: a catch-up would sign whatever the store now holds
+    with closing(services), exit_on_ledger_error():
+        verifier = read_verifier(key) if key else (services.tree.signer.verifier if services.tree.signer else None)
+        origin = verifier.name if verifier else services.tree.origin
+        remembered = kept_checkpoint_path(origin, services.database.redacted())
+        kept_file = checkpoint or (remembered if remembered.exists() else None)
+        kept = None
+        if kept_file is not None:
+            if verifier is None:
+                errors.print("error: --key: a kept checkpoint is checked with the log's public key; give it with --key")
+                raise typer.Exit(2)
+            kept = open_checkpoint(kept_file.read_text(encoding="utf-8"), verifier)
+        chains = services.ledger.verify()
+        tree = audit_tree(services.ledger, services.tree, verifier=verifier, kept=kept)
+    ok = chains.ok and tree.ok
+    body = {**chains.to_json(), "ok": ok, "tree": tree.to_json()}
     if as_json:
-        console.print_json(json.dumps(report.to_json()))
-    elif report.ok:
-        console.print(f"[green]ok[/green]: {report.events_checked} events checked, head {report.head}")
+        console.print_json(json.dumps(body))
     else:
-        bad: dict[str, Any] = report.first_bad or {}
+        _print_chains(chains.to_json(), False)
+        for problem in tree.problems:
+            errors.print(f"[red]tampered[/red]: {problem}")
+        if tree.ok:
+            kept_text = f", consistent with the checkpoint kept at size {kept.size} ({kept_file})" if kept else ""
+            signed = f"signed checkpoint {tree.latest_signed.size} checked" if tree.latest_signed else "no signed checkpoint checked"
+            console.print(f"[green]ok[/green]: the Merkle tree of {tree.leaves} events matches its {tree.checkpoints_checked} checkpoints "
+                          f"({signed}{kept_text}); {tree.snapshots_checked} snapshots hold their events")
+    if ok and tree.latest_signed_note is not None and tree.latest_signed is not None:
+        remembered.parent.mkdir(parents=True, exist_ok=True)
+        remembered.write_text(tree.latest_signed_note, encoding="utf-8")
+        if not as_json:
+            errors.print(f"kept checkpoint {tree.latest_signed.size} in {remembered}: the next verify checks the store against it")
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _print_chains(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(report))
+    elif report["ok"]:
+        console.print(f"[green]ok[/green]: {report['events_checked']} events checked, head {report['head']}")
+    else:
+        bad: dict[str, Any] = report["first_bad_event"] or {}
         errors.print(
             f"[red]tampered[/red]: treaty {bad.get('treaty')}, event {bad.get('id', '?')} "
             f"(sequence {bad.get('sequence')}): {bad.get('reason')}"
         )
-    if not report.ok:
-        raise typer.Exit(1)
 
 
 @app.command()

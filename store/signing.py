@@ -12,6 +12,7 @@ name for this ledger that no other log uses, such as ``ledger.example.org/treati
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from pathlib import Path
 from treaty_ledger.domain.checkpoints import NoteSigner
 from treaty_ledger.domain.errors import BadKey
 
-__all__ = ["DEFAULT_ORIGIN", "config_folder", "default_key_path", "load_signer", "write_signer"]
+__all__ = ["DEFAULT_ORIGIN", "config_folder", "default_key_path", "kept_checkpoint_path", "load_signer", "write_signer"]
 
 DEFAULT_ORIGIN = "treaty-ledger.local/ledger"
 """The key name ``keys signing create`` suggests (and the demo uses): name yours after your deployment."""
@@ -36,6 +37,12 @@ def config_folder(environ: Mapping[str, str] | None = None) -> Path:
 def default_key_path(environ: Mapping[str, str] | None = None) -> Path:
     """Where ``keys signing create`` writes the key by default, and where it is looked for last."""
     return config_folder(environ) / "signing-key"
+
+
+def kept_checkpoint_path(origin: str, database: str, environ: Mapping[str, str] | None = None) -> Path:
+    """Where ``verify`` keeps the last checkpoint it checked of log ``origin`` in store ``database`` (its URL, without password)."""
+    name = hashlib.sha256(f"{origin}\n{database}".encode()).hexdigest()[:16]
+    return config_folder(environ) / "checkpoints" / f"{name}.note"
 
 
 def load_signer(environ: Mapping[str, str] | None = None) -> NoteSigner | None:
