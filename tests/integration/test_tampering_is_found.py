@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from tests.integration.helpers import execute
 from tests.scenario import SOURCE
@@ -76,9 +77,7 @@ class Store:
         execute(self.url, f"DELETE FROM {{events}} WHERE {column} = ?", (nid,))
 
     def decoded(self, row: tuple[Any, ...]) -> Any:
-        from eventsourcing.persistence import StoredEvent
-
-        nid, originator, version, topic, state = row
+        _, originator, version, topic, state = row
         return self.services.ledger.mapper.to_domain_event(StoredEvent(UUID(str(originator)), version, topic, bytes(state)))
 
     def encoded(self, event: Any) -> bytes:
@@ -149,7 +148,7 @@ def rows_swapped(store: Store, rng: random.Random) -> None:
 def row_inserted(store: Store, rng: random.Random) -> None:
     """A copy of an event, inserted at the end of its chain under the next version."""
     rows = store.rows()
-    _, originator, version, topic, state = rng.choice([r for r in rows if r[2] > 1])
+    _, originator, _, topic, state = rng.choice([r for r in rows if r[2] > 1])
     last = max(r[2] for r in rows if r[1] == originator)
     store.insert((max(r[0] for r in rows) + 1, originator, last + 1, topic, state))
 
@@ -162,7 +161,7 @@ def tail_truncated(store: Store, rng: random.Random) -> None:
         store.delete(row[0])
 
 
-def _forged_after(store: Store, head: Any, slug: str, rng: random.Random) -> Any:
+def _forged_after(head: Any, slug: str, rng: random.Random) -> Any:
     """An event recorded after ``head`` (a decoded event), its hash recomputed with the ledger's own code."""
     sequence = head.originator_version  # the registration is version 1, event n is version n + 1
     record = Treaty.EventRecorded(
@@ -185,7 +184,7 @@ def forged_append(store: Store, rng: random.Random) -> None:
     chain = [r for r in rows if r[1] == originator]
     head = store.decoded(chain[-1])
     slug = store.decoded(chain[0]).slug
-    forged = _forged_after(store, head, slug, rng)
+    forged = _forged_after(head, slug, rng)
     store.insert((max(r[0] for r in rows) + 1, originator, forged.originator_version, chain[-1][3], store.encoded(forged)))
 
 
@@ -218,8 +217,6 @@ def treaty_deleted(store: Store, rng: random.Random) -> None:
 def snapshot_forged(store: Store, rng: random.Random) -> None:
     """A snapshot's records changed (and, half the time, their hashes recomputed so the chain inside it holds)."""
     originator, version, topic, state = rng.choice(store.snapshots)
-    from eventsourcing.persistence import StoredEvent
-
     snapshot = store.services.ledger.mapper.to_domain_event(StoredEvent(UUID(str(originator)), version, topic, bytes(state)))
     records = list(snapshot.state["records"])
     position = rng.randrange(len(records))
