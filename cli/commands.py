@@ -9,5 +9,6 @@ from treaty_ledger.cli import serving
 from treaty_ledger.cli import store
 from treaty_ledger.cli import queries
 from treaty_ledger.cli import keys
+from treaty_ledger.cli import audit
 
-__all__ = ["app", "keys", "queries", "serving", "store"]
+__all__ = ["app", "audit", "keys", "queries", "serving", "store"]

@@ -265,16 +265,24 @@ def import_(
 def export(
     treaty: Annotated[str, typer.Argument(help="The treaty id.")],
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to this file (default: standard output).")] = None,
+    proofs: Annotated[bool, typer.Option("--proofs", help="End with the signed checkpoint and every event's inclusion proof, "
+                                                          "for `treaty-ledger audit export`.")] = False,
+    tree_size: Annotated[int | None, typer.Option("--tree-size", min=1, metavar="N",
+                                                  help="With --proofs: prove the events in the checkpoint of N events (one you kept; "
+                                                       "default: the newest).")] = None,
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
-    """Export a treaty's full history as JSON Lines, with recorded times, sequences and hashes."""
-    ledger = open_ledger_or_exit(database)
-    with closing(ledger), exit_on_ledger_error():
-        lines = list(export_lines(ledger, treaty))
+    """Export a treaty's full history as JSON Lines, with recorded times, sequences and hashes (and with --proofs, their inclusion proofs)."""
+    if tree_size is not None and not proofs:
+        errors.print("error: --tree-size: it says which checkpoint --proofs proves the events in; add --proofs")
+        raise typer.Exit(2)
+    services = open_services_or_exit(database)
+    with closing(services), exit_on_ledger_error():
+        lines = list(export_lines(services.ledger, treaty, tree=services.tree if proofs else None, tree_size=tree_size))
     text = "\n".join(lines) + "\n"
     if output is None:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-        errors.print(f"wrote {len(lines) - 1} events of {treaty} to {output}")
+        errors.print(f"wrote {len(lines) - 1 - proofs} events of {treaty} to {output}" + (" with their proofs" if proofs else ""))
 

@@ -33,6 +33,8 @@ from treaty_ledger.domain.ledger import Ledger, record_batch
 from treaty_ledger.domain.records import to_json_value
 from treaty_ledger.domain.registration import TREATY_FIELDS, normalise_registration, normalise_treaty_id
 from treaty_ledger.domain.treaty import Treaty
+from treaty_ledger.store.receipts import b64, checkpoint_json, signed_checkpoint
+from treaty_ledger.store.tree import LedgerTree
 
 __all__ = ["DatasetError", "ImportReport", "export_lines", "import_file", "read_dataset"]
 
@@ -167,6 +169,8 @@ def _read_lines(text: str) -> Dataset:
         if item.get("kind") == "treaty":
             treaty = {spec.name: item[spec.name] for spec in TREATY_FIELDS if spec.name in item}
             continue
+        if item.get("kind") == "proofs":  # an export's proofs (export --proofs): for treaty-ledger audit, not events
+            continue
         if treaty is None:
             raise DatasetError("the first line must describe the treaty", field=f"line {number}")
         body = {k: v for k, v in item.items() if k not in LEDGER_FIELDS}
@@ -233,9 +237,29 @@ def _new_treaty(payload: Mapping[str, Any]) -> Treaty:
         raise DatasetError(error.reason, field=f"treaty.{error.field}" if error.field else "treaty") from None
 
 
-def export_lines(ledger: Ledger, treaty_id: str) -> Iterator[str]:
-    """The treaty's full history as JSON Lines: the treaty, then every event with its recorded time, sequence and hashes."""
+def export_lines(ledger: Ledger, treaty_id: str, *, tree: LedgerTree | None = None, tree_size: int | None = None) -> Iterator[str]:
+    """The treaty's full history as JSON Lines: the treaty (with its registration as the Merkle tree holds it), then every event
+    with its recorded time, sequence and hashes.
+
+    With ``tree``, a last line ``{"kind": "proofs", ...}`` carries the signed checkpoint of
+    ``tree_size`` leaves (default: the newest) and the inclusion proof of the registration and of
+    every event in it, for ``treaty-ledger audit export``; events recorded after that checkpoint
+    are left out, as it cannot prove them.
+    """
+    treaty = ledger.treaty(treaty_id)
     summary = ledger.get_treaty(treaty_id)
-    yield json.dumps({"kind": "treaty", **summary.to_json()}, ensure_ascii=False)
-    for record in ledger.list_events(treaty_id):
+    records = list(ledger.list_events(treaty_id))
+    proofs = None
+    if tree is not None:
+        issued = signed_checkpoint(tree, ledger, tree_size)
+        leaves = tree.leaves([r.id for r in records], treaty=treaty.slug)
+        kept = [leaf for leaf in leaves if leaf.index < issued.size]
+        records = records[: len(kept) - 1]
+        proofs = {"kind": "proofs", "checkpoint": checkpoint_json(issued, tree.origin),
+                  "leaves": [{"sequence": p.leaf.sequence, "leaf_index": p.leaf.index, "inclusion_path": [b64(h) for h in p.path]}
+                             for p in tree.inclusions(kept, issued.size)]}
+    yield json.dumps({"kind": "treaty", **summary.to_json(), "registration": treaty.registration_entry()}, ensure_ascii=False)
+    for record in records:
         yield json.dumps(to_json_value(record.to_json()), ensure_ascii=False)
+    if proofs is not None:
+        yield json.dumps(proofs, ensure_ascii=False)

@@ -18,12 +18,13 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from treaty_ledger.domain.audit import cited_events
 from treaty_ledger.domain.errors import EventNotFound, Unsigned
 from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.store.tree import InclusionProof, IssuedCheckpoint, Leaf, LedgerTree
 from treaty_ledger.store.views import LedgerView
 
-__all__ = ["b64", "checkpoint_json", "cited_events", "consistency_json", "inclusion_json", "receipt", "signed_checkpoint"]
+__all__ = ["b64", "checkpoint_json", "consistency_json", "inclusion_json", "receipt", "signed_checkpoint"]
 
 
 def b64(value: bytes) -> str:
@@ -72,21 +73,6 @@ def inclusion_json(proof: InclusionProof, entry: Mapping[str, Any]) -> dict[str,
 def consistency_json(first: int, second: int, path: Sequence[bytes]) -> dict[str, Any]:
     """A consistency proof as the API gives it."""
     return {"first": first, "second": second, "consistency_path": [b64(h) for h in path]}
-
-
-def cited_events(answer: Mapping[str, Any]) -> list[str]:
-    """The ids of the events an answer names, in order, each once.
-
-    Every answer lists them in ``events`` (ids, or for changes events with their ``id``); an
-    event answered alone is itself, its retraction and its corrections.
-    """
-    ids: list[str] = []
-    if "sequence" in answer and "id" in answer:
-        ids.append(str(answer["id"]))
-        ids.extend(str(i) for i in [answer.get("retracted_by"), *answer.get("corrected_by", [])] if i)
-    for item in answer.get("events", []):
-        ids.append(str(item["id"]) if isinstance(item, Mapping) else str(item))
-    return list(dict.fromkeys(ids))
 
 
 def receipt(answer: Mapping[str, Any], treaty: str, *, ledger: Ledger, view: LedgerView, tree: LedgerTree) -> dict[str, Any]:
