@@ -206,25 +206,29 @@ def install_immutability(database: DatabaseURL, conn: psycopg.Connection[tuple[o
     if database.is_postgres:
         schema = database.schema or "public"
         with _connection(database, conn) as conn, conn.transaction():
+            missing = [
+                (table, suffix) for table, suffix in tables
+                if not conn.execute(
+                    "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE t.tgname = %s AND c.relname = %s AND n.nspname = %s",
+                    (f"treaty_ledger_immutable{suffix}", table, schema),
+                ).fetchone()
+            ]
+            if not missing:
+                return  # every start but the first: no DDL
             conn.execute(
                 sql.SQL(
                     "CREATE OR REPLACE FUNCTION {schema}.treaty_ledger_refuse_change() RETURNS trigger "
                     "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION {message} USING ERRCODE = 'restrict_violation'; END $$"
                 ).format(schema=sql.Identifier(schema), message=sql.Literal(IMMUTABLE_MESSAGE))
             )
-            for table, suffix in tables:
-                exists = conn.execute(
-                    "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE t.tgname = %s AND c.relname = %s AND n.nspname = %s",
-                    (f"treaty_ledger_immutable{suffix}", table, schema),
-                ).fetchone()
-                if not exists:
-                    conn.execute(
-                        sql.SQL(
-                            "CREATE TRIGGER {name} BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.{table} "
-                            "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.treaty_ledger_refuse_change()"
-                        ).format(name=sql.Identifier(f"treaty_ledger_immutable{suffix}"), schema=sql.Identifier(schema), table=sql.Identifier(table))
-                    )
+            for table, suffix in missing:
+                conn.execute(
+                    sql.SQL(
+                        "CREATE TRIGGER {name} BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.{table} "
+                        "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.treaty_ledger_refuse_change()"
+                    ).format(name=sql.Identifier(f"treaty_ledger_immutable{suffix}"), schema=sql.Identifier(schema), table=sql.Identifier(table))
+                )
         return
     lite = sqlite3.connect(database.path)
     with lite:

@@ -104,6 +104,17 @@ class TestImmutability:
             execute(database_url, "DELETE FROM {events}")
         assert execute(database_url, "SELECT COUNT(*) FROM {events}")[0][0] == 6
 
+    def test_update_and_delete_on_the_snapshots_table_are_refused(self, database_url: str) -> None:
+        ledger = open_skies(database_url)
+        for i in range(200):
+            ledger.record_event("open-skies", event("statement", "2021-01-01", "RUS", summary=f"statement {i}"))
+        assert execute(database_url, "SELECT COUNT(*) FROM {snapshots}")[0][0] == 1
+        with pytest.raises(Exception, match="immutable"):
+            execute(database_url, "UPDATE {snapshots} SET topic = 'x'")
+        with pytest.raises(Exception, match="immutable"):
+            execute(database_url, "DELETE FROM {snapshots}")
+        assert execute(database_url, "SELECT COUNT(*) FROM {snapshots}")[0][0] == 1
+
 
 class TestTamperEvidence:
     def test_an_untouched_ledger_verifies(self, database_url: str) -> None:
