@@ -132,10 +132,10 @@ def code_in_deploying() -> list[str]:
 
 
 def ledger_commands_in_deploying() -> list[list[str]]:
-    """Every ``treaty-ledger SUBCOMMAND [SUBCOMMAND]`` the doc shows, as words (options dropped)."""
+    """Every ``treaty-ledger SUBCOMMAND [SUBCOMMAND [SUBCOMMAND]]`` the doc shows, as words (options dropped)."""
     shown = []
     for code in code_in_deploying():
-        for match in re.finditer(r"(?<![\w/.-])treaty-ledger((?:[ \t]+[a-z][a-z-]*){1,2})", code):
+        for match in re.finditer(r"(?<![\w/.-])treaty-ledger((?:[ \t]+[a-z][a-z-]*){1,3})", code):
             shown.append(["treaty-ledger", *match.group(1).split()])
     return shown
 

@@ -8,6 +8,9 @@ seeing each other's writes at once.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +50,24 @@ def test_a_write_through_one_worker_is_seen_through_every_other(postgres_url: st
                     assert len(members["contracting"]) == i + 1
     finally:
         server.stop()
+
+
+def test_a_receipt_from_a_real_server_checks_offline_with_the_published_key(sqlite_url: str, tmp_path: Path) -> None:
+    key = create_key(sqlite_url, "writer", "writer")
+    server = start_server(sqlite_url)
+    try:
+        with server.client(key) as client:
+            assert client.post("/v1/treaties", json=OPEN_SKIES).status_code == 201
+            for state in ("USA", "RUS"):
+                body = {"type": "ratified", "state": state, "date": "1995-01-01", "source": SOURCE}
+                assert client.post("/v1/treaties/open-skies/events", json=body).status_code == 201
+            receipt = client.get("/v1/treaties/open-skies/membership/receipt", params={"as_of": "2000-01-01"})
+            public = client.get("/v1/checkpoints/key").json()["verifier_key"]
+    finally:
+        server.stop()
+    assert receipt.status_code == 200 and receipt.json()["receipt"]["checkpoint"]["tree_size"] == 3
+    (tmp_path / "receipt.json").write_bytes(receipt.content)
+    audited = subprocess.run([sys.executable, "-m", "treaty_ledger.cli", "audit", "receipt", str(tmp_path / "receipt.json"), "--key", public],
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert audited.returncode == 0, audited.stderr
+    assert "3 leaves proven" in audited.stdout
