@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from treaty_ledger.api.dependencies import ReaderKey, ServicesDep
+from treaty_ledger.api.routers.treaties import ERRORS
 from treaty_ledger.api.schemas import CheckpointPublic, ConsistencyPublic, ErrorPublic, InclusionPublic, SigningKeyPublic
 from treaty_ledger.bootstrap import Services
 from treaty_ledger.domain.errors import InvalidInput, Unsigned
@@ -15,9 +16,8 @@ from treaty_ledger.store.receipts import checkpoint_json, consistency_json, entr
 router = APIRouter(prefix="/v1", tags=["proofs"])
 
 PROOF_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorPublic, "description": "no key, or an unknown or revoked key (when reads need one)"},
+    401: ERRORS[401], 422: ERRORS[422],
     404: {"model": ErrorPublic, "description": "no such event, or no checkpoint of that size, or a size beyond the tree"},
-    422: {"model": ErrorPublic, "description": "bad input: the field and the reason"},
     503: {"model": ErrorPublic, "description": "the ledger runs without a signing key: it issues no signed checkpoint"},
 }
 
