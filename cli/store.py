@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from contextlib import closing
@@ -21,7 +22,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from treaty_ledger.bootstrap import open_projection_runner
+from treaty_ledger.bootstrap import grant_access, open_projection_runner
 from treaty_ledger.cli.base import (
     DatabaseOption,
     app,
@@ -53,8 +54,23 @@ from treaty_ledger.store.tree_audit import audit_tree
 
 
 @app.command()
-def init(database: DatabaseOption = DEFAULT_DATABASE) -> None:
-    """Create the store: tables, and triggers that refuse changes to recorded events."""
+def init(
+    database: DatabaseOption = DEFAULT_DATABASE,
+    api_role: Annotated[str | None, typer.Option(
+        "--api-role", metavar="ROLE", help="PostgreSQL: create (if missing) and grant the role the API and the worker run as: it may insert "
+                                           "and read the events, snapshots and Merkle tree, never own them (its password: "
+                                           "TREATY_LEDGER_API_PASSWORD).")] = None,
+) -> None:
+    """Create the store: tables, and triggers that refuse changes to recorded events (and with --api-role, the API's role)."""
+    if api_role is not None:
+        url = parse_database_url(database)
+        if not url.is_postgres:
+            errors.print("error: --api-role: SQLite has no roles; a SQLite store is protected by its file's permissions")
+            raise typer.Exit(2)
+        with exit_on_ledger_error():
+            created = grant_access(url, api_role, os.environ.get("TREATY_LEDGER_API_PASSWORD") or None)
+        console.print(f"{'created' if created else 'updated'} role {api_role}: it may insert and read the events, snapshots and tree, "
+                      "and read and write the views")
     ledger = open_ledger_or_exit(database)
     try:
         treaties = ledger.list_treaties()

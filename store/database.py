@@ -9,7 +9,7 @@ reads the environment or connects at import time.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,6 +165,8 @@ def prepare_store(database: DatabaseURL) -> None:
     if database.is_postgres:
         if database.schema:
             with database.connect() as conn, conn.transaction():
+                if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (database.schema,)).fetchone():
+                    return  # no DDL: a role without CREATE on the database may run here (tables_exist, grant_api_role)
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext('treaty_ledger_schema'))")
                 conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(database.schema)))
     elif database.path != ":memory:" and not database.path.startswith("file:"):
@@ -239,6 +241,54 @@ def install_immutability(database: DatabaseURL, conn: psycopg.Connection[tuple[o
                     f"BEGIN SELECT RAISE(ABORT, '{IMMUTABLE_MESSAGE}'); END"
                 )
     lite.close()
+
+
+def tables_exist(database: DatabaseURL, conn: psycopg.Connection[tuple[object, ...]], names: Iterable[str]) -> bool:
+    """Whether every table of ``names`` is in the store's PostgreSQL schema (then a process starts without DDL)."""
+    wanted = set(names)
+    found = conn.execute(
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = ANY(%s)",
+        (database.schema or "public", sorted(wanted)),
+    ).fetchone()
+    return found is not None and int(str(found[0])) == len(wanted)
+
+
+APPEND_ONLY = ("tl_tree_nodes", "tl_tree_leaves", "tl_tree_treaties", "tl_checkpoints")
+"""The tree's tables: like the events, only ever inserted into and read."""
+DERIVED = ("tl_treaties", "tl_records", "tl_intervals", "api_keys", "idempotency")
+"""The views (rebuilt from the events), the API keys and the idempotency records: written freely."""
+
+
+def grant_api_role(database: DatabaseURL, role: str, *, tracking_table: str, password: str | None = None) -> bool:
+    """Let ``role`` run the API and the projection worker on this PostgreSQL store, and no more (creating it when missing).
+
+    It may read and insert the events, snapshots and tree, never own them, so it cannot drop
+    their triggers: on the events table it also holds ``UPDATE``, only because eventsourcing
+    locks the table ``IN EXCLUSIVE MODE`` to insert, which PostgreSQL allows only to a role that
+    may update, delete or truncate; the trigger refuses every ``UPDATE``. It reads and writes the
+    views, keys and idempotency tables, and the tables a rebuild makes again (default privileges).
+    ``tracking_table``: the views' tracking table. Returns whether the role was created. The store's tables must exist.
+    """
+    schema = sql.Identifier(database.schema or "public")
+    name = sql.Identifier(role)
+
+    def tables(names: Iterable[str]) -> sql.Composable:
+        return sql.SQL(", ").join(sql.SQL("{}.{}").format(schema, sql.Identifier(t)) for t in names)
+
+    with database.connect() as conn, conn.transaction():
+        created = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is None
+        if created:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(name, sql.Literal(password)) if password
+                         else sql.SQL("CREATE ROLE {} LOGIN").format(name))
+        elif password:
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(name, sql.Literal(password)))
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, name))
+        conn.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE ON {} TO {}").format(tables([database.events_table]), name))
+        conn.execute(sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(tables([database.snapshots_table, *APPEND_ONLY]), name))
+        conn.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(tables([*DERIVED, tracking_table]), name))
+        conn.execute(sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {} TO {}").format(schema, name))
+        conn.execute(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}").format(schema, name))
+    return created
 
 
 def repair_tracking_migration(database: DatabaseURL, tracking_table: str, conn: psycopg.Connection[tuple[object, ...]] | None = None) -> None:

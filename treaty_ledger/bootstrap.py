@@ -19,11 +19,13 @@ from treaty_ledger.domain.records import Record
 from treaty_ledger.projections.read_model import ReadModel
 from treaty_ledger.store.database import (
     DatabaseURL,
+    grant_api_role,
     install_immutability,
     parse_database_url,
     prepare_store,
     repair_tracking_migration,
     startup_lock,
+    tables_exist,
 )
 from treaty_ledger.store.postgres_views import PostgresLedgerView
 from treaty_ledger.store.projection import APPLICATION_NAME, LedgerProjection
@@ -34,6 +36,7 @@ from treaty_ledger.store.views import LedgerView
 
 __all__ = [
     "Services",
+    "grant_access",
     "open_ledger",
     "open_projection_runner",
     "open_services",
@@ -64,9 +67,23 @@ def open_ledger(database: str | DatabaseURL | None = None) -> Ledger:
     url = _url(database)
     prepare_store(url)
     with _lock(url) as conn:
-        ledger = Ledger(env=url.eventsourcing_env())
+        env = url.eventsourcing_env()
+        if url.is_postgres and tables_exist(url, conn, (url.events_table, url.snapshots_table)):
+            env["CREATE_TABLE"] = "false"  # no DDL once they exist: the API may run as a role that cannot create (grant_access)
+        ledger = Ledger(env=env)
         install_immutability(url, conn)
     return ledger
+
+
+def grant_access(database: str | DatabaseURL, role: str, password: str | None = None) -> bool:
+    """Create the store's tables (as the owner running this) and let ``role`` run the API and the worker on them (PostgreSQL).
+
+    See :func:`~treaty_ledger.store.database.grant_api_role`; returns whether the role was created.
+    """
+    url = _url(database)
+    open_ledger(url).close()
+    open_view(url).datastore.close()  # type: ignore[attr-defined]
+    return grant_api_role(url, role, tracking_table=_TRACKING_TABLE["postgresql"], password=password)
 
 
 def _view_class(url: DatabaseURL) -> type[LedgerView]:
@@ -91,7 +108,10 @@ def open_view(database: str | DatabaseURL | None = None) -> LedgerView:
     url = _url(database)
     with _lock(url) as conn:
         repair_tracking_migration(url, _TRACKING_TABLE[url.backend], conn)
-        factory = InfrastructureFactory.construct(Environment(LedgerProjection.name, view_env(url)))
+        env = view_env(url)
+        if url.is_postgres and tables_exist(url, conn, [_TRACKING_TABLE[url.backend]]):
+            env["CREATE_TABLE"] = "false"
+        factory = InfrastructureFactory.construct(Environment(LedgerProjection.name, env))
         view = factory.tracking_recorder(_view_class(url))
         if not isinstance(view, LedgerView):  # pragma: no cover - wiring error
             raise TypeError(type(view).__name__)
@@ -212,7 +232,9 @@ def open_projection_runner(database: str | DatabaseURL) -> ProjectionRunner[Ledg
     if url.is_postgres:  # eventsourcing reads NAME_KEY before KEY: the application's pool 2, the view's 1
         env[f"{Ledger.name.upper()}_POSTGRES_MAX_OVERFLOW"] = "1"
         env[f"{LedgerProjection.name.upper()}_POSTGRES_MAX_OVERFLOW"] = "0"
-    with _lock(url):
+    with _lock(url) as conn:
+        if url.is_postgres and tables_exist(url, conn, (url.events_table, url.snapshots_table, _TRACKING_TABLE[url.backend])):
+            env["CREATE_TABLE"] = "false"  # no DDL once they exist (grant_access)
         runner: ProjectionRunner[Ledger, LedgerView] = ProjectionRunner(
             application_class=Ledger, projection_class=LedgerProjection, view_class=_view_class(url), env=env
         )

@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
 COMPOSE: dict[str, Any] = yaml.safe_load(COMPOSE_TEXT)
 SERVICES: dict[str, Any] = COMPOSE["services"]
-LEDGER_SERVICES = ["import", "api", "worker"]
+LEDGER_SERVICES = ["setup", "import", "api", "worker"]
+AS_API_ROLE = ["import", "api", "worker"]
+"""The services that connect as the API role; only the set-up connects as the owner."""
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 DOCKERIGNORE = (ROOT / ".dockerignore").read_text().split()
 ENV_EXAMPLE = (ROOT / ".env.example").read_text()
@@ -151,8 +153,8 @@ def trim_to_command(words: list[str]) -> list[str]:
 # --- the compose file ---------------------------------------------------------------------------
 
 
-def test_compose_runs_postgres_import_api_and_worker() -> None:
-    assert set(SERVICES) == {"postgres", "import", "api", "worker"}
+def test_compose_runs_postgres_setup_import_api_and_worker() -> None:
+    assert set(SERVICES) == {"postgres", "setup", "import", "api", "worker"}
 
 
 def test_compose_file_is_named_so_the_volume_name_in_the_docs_is_right() -> None:
@@ -193,7 +195,7 @@ def test_the_stack_fits_postgresql_s_default_connection_limit() -> None:
     example = re.search(r"^POSTGRES_MAX_CONNECTIONS=(\d+)$", ENV_EXAMPLE, re.MULTILINE)
     assert example
     api = as_words(SERVICES["api"]["command"])
-    processes = int(api[api.index("--workers") + 1]) + 2  # the api's workers, the worker, the import
+    processes = int(api[api.index("--workers") + 1]) + 3  # the api's workers, the worker, the import, the set-up
     assert processes * DEFAULT_POOL_SIZE < 30 <= int(match.group(1)) == int(example.group(1)) == 100
 
 
@@ -207,9 +209,17 @@ def test_ledger_services_reach_postgres_with_the_credentials_of_the_env_file(ser
     environment = dict(environment_items(SERVICES[service]))
     url = environment["TREATY_LEDGER_DATABASE"]
     names = [m.group("name") for m in SUBSTITUTION.finditer(url)]
-    assert names == ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"]
+    user = ["TREATY_LEDGER_API_USER", "TREATY_LEDGER_API_PASSWORD"] if service in AS_API_ROLE else ["POSTGRES_USER", "POSTGRES_PASSWORD"]
+    assert names == [*user, "POSTGRES_DB"]
     assert SUBSTITUTION.sub("X", url) == "postgresql://X:X@postgres:5432/X"
     assert SERVICES[service]["env_file"] == ".env"
+
+
+def test_only_the_setup_connects_as_the_owner_and_it_creates_the_api_role_first() -> None:
+    setup = SERVICES["setup"]
+    assert as_words(setup["command"])[:4] == ["treaty-ledger", "init", "--api-role", "${TREATY_LEDGER_API_USER:?set TREATY_LEDGER_API_USER in .env}"]
+    assert setup["restart"] == "no"
+    assert SERVICES["import"]["depends_on"]["setup"]["condition"] == "service_completed_successfully"
 
 
 def test_api_starts_only_after_the_import_completed_successfully() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -20,11 +21,14 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from uuid import uuid4
 
 import httpx
+import psycopg
 import pytest
 import yaml
 
+from tests.conftest import postgres_base_url
 from tests.e2e.server import free_port
 from tests.integration.helpers import an_advisory_lock_request_queues
 from treaty_ledger.bootstrap import open_ledger, open_services, open_view
@@ -39,10 +43,10 @@ def compose_command(service: str) -> list[str]:
     return command if isinstance(command, list) else command.split()
 
 
-def as_local(command: list[str], port: int | None = None) -> list[str]:
-    """The container's command, run with this Python, listening on a free local port."""
+def as_local(command: list[str], port: int | None = None, environment: dict[str, str] | None = None) -> list[str]:
+    """The container's command, run with this Python, listening on a free local port (``${NAME...}`` filled from ``environment``)."""
     assert command[0] == "treaty-ledger"
-    args = list(command[1:])
+    args = [re.sub(r"\$\{(\w+)[^}]*\}", lambda m: (environment or {})[m.group(1)], word) for word in command[1:]]
     if "--host" in args:
         args[args.index("--host") + 1] = "127.0.0.1"
     if "--port" in args and port is not None:
@@ -51,8 +55,27 @@ def as_local(command: list[str], port: int | None = None) -> list[str]:
 
 
 @pytest.fixture
-def environment(postgres_url: str) -> dict[str, str]:
-    return {**os.environ, "TREATY_LEDGER_DATABASE": postgres_url}
+def environment(postgres_url: str) -> Iterator[dict[str, str]]:
+    """The owner's environment (as the compose file's set-up has it), naming a fresh API role, dropped afterwards."""
+    role = f"tl_api_{uuid4().hex[:10]}"
+    yield {**os.environ, "TREATY_LEDGER_DATABASE": postgres_url, "TREATY_LEDGER_API_USER": role, "TREATY_LEDGER_API_PASSWORD": "unused-with-trust"}
+    with psycopg.connect(postgres_base_url(), autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+            conn.execute(f'DROP OWNED BY "{role}"')
+            conn.execute(f'DROP ROLE "{role}"')
+
+
+def as_api_role(environment: dict[str, str]) -> dict[str, str]:
+    """The environment of the import, the API and the worker: the owner's database URL with the API role for user."""
+    url = environment["TREATY_LEDGER_DATABASE"].replace("postgresql://postgres@", f"postgresql://{environment['TREATY_LEDGER_API_USER']}@")
+    return {**environment, "TREATY_LEDGER_DATABASE": url}
+
+
+def set_up(environment: dict[str, str]) -> None:
+    """The compose file's one-shot set-up, run here as the owner: the tables, the triggers, the API role."""
+    done = subprocess.run(as_local(compose_command("setup"), environment=environment), cwd=ROOT, env=environment, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
 
 
 def import_dataset(environment: dict[str, str]) -> None:
@@ -63,7 +86,7 @@ def import_dataset(environment: dict[str, str]) -> None:
 
 @dataclass
 class Stack:
-    """The running services: the API's address, the environment they share, and their processes."""
+    """The running services: the API's address, the owner's environment (the services run as the API role), and their processes."""
 
     base: str
     environment: dict[str, str]
@@ -80,11 +103,13 @@ def stack(environment: dict[str, str]) -> Iterator[Stack]:
 
 @contextmanager
 def running_stack(environment: dict[str, str]) -> Iterator[Stack]:
-    """The compose file's stack, run here: the import, then the worker and the api (4 workers)."""
-    import_dataset(environment)
+    """The compose file's stack, run here: the set-up (as the owner), the import, then the worker and the api (4 workers), as the API role."""
+    set_up(environment)
+    role = as_api_role(environment)
+    import_dataset(role)
     port = free_port()
-    worker = subprocess.Popen(as_local(compose_command("worker")), cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    api = subprocess.Popen(as_local(compose_command("api"), port), cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    worker = subprocess.Popen(as_local(compose_command("worker")), cwd=ROOT, env=role, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    api = subprocess.Popen(as_local(compose_command("api"), port), cwd=ROOT, env=role, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
