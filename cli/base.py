@@ -28,7 +28,6 @@ from treaty_ledger.domain.checkpoints import NoteVerifier
 from treaty_ledger.domain.errors import LedgerError
 from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.store.projection import APPLICATION_NAME
-from treaty_ledger.store.tree import TREE_APPLICATION
 
 
 class _ArgumentHelp(TyperArgument):
@@ -161,7 +160,7 @@ def _progress(*, disable: bool = False) -> Progress:
 
 
 def _tree_with_progress(services: Services) -> int:
-    tracked = services.view.max_tracking_id(TREE_APPLICATION) or 0
+    tracked = services.tree.standing().tracking or 0
     total = max((services.ledger.recorder.max_notification_id() or 0) - tracked, 0)
     if total < _TREE_BAR_FROM:
         return services.tree.catch_up(services.ledger)

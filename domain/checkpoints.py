@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -98,6 +99,18 @@ class NoteVerifier:
         return True
 
 
+@functools.lru_cache(maxsize=8)
+def _private_key(seed: bytes) -> Ed25519PrivateKey:
+    """The key object of ``seed``, made once (a checkpoint is signed with each write)."""
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+@functools.lru_cache(maxsize=8)
+def _verifier(name: str, seed: bytes) -> NoteVerifier:
+    public = _private_key(seed).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return NoteVerifier(name, _key_id(name, public), public)
+
+
 @dataclass(frozen=True, slots=True)
 class NoteSigner:
     """A private Ed25519 key of the signed-note encoding, and its name."""
@@ -126,13 +139,12 @@ class NoteSigner:
         return signer
 
     def _private(self) -> Ed25519PrivateKey:
-        return Ed25519PrivateKey.from_private_bytes(self.seed)
+        return _private_key(self.seed)
 
     @property
     def verifier(self) -> NoteVerifier:
         """The public half."""
-        public = self._private().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        return NoteVerifier(self.name, _key_id(self.name, public), public)
+        return _verifier(self.name, self.seed)
 
     def encoded(self) -> str:
         """``PRIVATE+KEY+name+hexid+base64(0x01 || seed)``: keep it secret."""

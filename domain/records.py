@@ -124,6 +124,10 @@ class Record:
         """The event as the API answers it: every field sent, plus the ledger's own."""
         return to_json_value(self._body())  # type: ignore[no-any-return]
 
+    def canonical(self) -> bytes:
+        """:func:`canonical_json` of :meth:`to_json`, without building it first (a leaf of the Merkle tree is its hash)."""
+        return canonical_json(self._body())
+
     def to_json_text(self) -> str:
         """The JSON text of :meth:`to_json`, without building the intermediate values (the views store it)."""
         return json_text(self._body(formatted=True))

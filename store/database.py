@@ -253,7 +253,7 @@ def tables_exist(database: DatabaseURL, conn: psycopg.Connection[tuple[object, .
     return found is not None and int(str(found[0])) == len(wanted)
 
 
-APPEND_ONLY = ("tl_tree_nodes", "tl_tree_leaves", "tl_tree_treaties", "tl_checkpoints")
+APPEND_ONLY = ("tl_tree_nodes", "tl_tree_treaties", "tl_checkpoints")
 """The tree's tables: like the events, only ever inserted into and read."""
 DERIVED = ("tl_treaties", "tl_records", "tl_intervals", "api_keys", "idempotency")
 """The views (rebuilt from the events), the API keys and the idempotency records: written freely."""

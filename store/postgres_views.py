@@ -39,6 +39,8 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
     date_type = "DATE"
     stamp_type = "TIMESTAMPTZ"
     row_id_type = "BIGINT"
+    clustered = ""
+    bytes_type = "BYTEA"
     copies_packed_rows = True
 
     # -- the tables ----------------------------------------------------------------------------

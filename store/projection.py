@@ -28,6 +28,7 @@ from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.domain.treaty import Treaty
 from treaty_ledger.projections.projector import Change, Registration, TreatyProjector
 from treaty_ledger.store.rebuild import RebuildFailed, default_workers, load_in_parallel
+from treaty_ledger.store.tree import LedgerTree
 from treaty_ledger.store.view_locks import RebuildInProgress, ViewsBusy
 from treaty_ledger.store.view_rows import BatchRows
 from treaty_ledger.store.views import LedgerView
@@ -143,6 +144,13 @@ class LedgerProjection(Projection[LedgerView]):
         self._tracked: int | None = view.max_tracking_id(APPLICATION_NAME)
         self._pending: Future[None] | None = None
         self._stopping = threading.Event()
+        self.tree: LedgerTree | None = None
+        """The Merkle tree, grown in each batch's transaction when it stands where the views do (the wiring sets it)."""
+
+    @property
+    def tracked(self) -> int | None:
+        """The last notification this process applied to the views, or read they stand at."""
+        return self._tracked
 
     @property
     def max_cached_treaties(self) -> int:
@@ -349,12 +357,18 @@ class LedgerProjection(Projection[LedgerView]):
     # -- applying -----------------------------------------------------------------------------------
 
     def apply(self, items: Sequence[tuple[Any, Tracking]], previous: int | None) -> None:
-        """Apply ``items`` and move the tracking record from ``previous``, in one transaction."""
+        """Apply ``items`` and move the tracking record from ``previous``, in one transaction (with the Merkle tree's leaves, when it follows)."""
+        tree = self.tree
         try:
-            self.view.write_batch(self._fold(items), items[-1][1], previous)
+            grown = self.view.write_batch(self._fold(items), items[-1][1], previous,
+                                          also=(lambda c: tree.append_with_views(c, items, previous)) if tree is not None else None)
         except BaseException:
             self._forget()
+            if tree is not None:
+                tree.forget()
             raise
+        if tree is not None and grown is not None:
+            tree.committed(grown)
         self._tracked = items[-1][1].notification_id
 
     def _fold(self, items: Sequence[tuple[Any, Tracking]]) -> list[Registration | Change]:

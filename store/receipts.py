@@ -45,7 +45,7 @@ def signed_checkpoint(tree: LedgerTree, ledger: Ledger, size: int | None = None)
     was configured when it was issued.
     """
     tree.catch_up(ledger)
-    issued = tree.latest() if size is None else tree.checkpoint(size)
+    issued = tree.sign() if size is None else tree.checkpoint(size)
     if issued is None or issued.note is None:
         raise Unsigned("no signed checkpoint: the ledger runs without a signing key (create one with "
                        "`treaty-ledger keys signing create` and restart)", field="checkpoint")

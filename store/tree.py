@@ -1,15 +1,19 @@
 """The ledger's Merkle tree and its signed checkpoints, in the database that holds the events.
 
-The tree follows the notification log, as the views do, with a tracking record of its own
-(``merkle_tree``): each page of new notifications becomes leaves (in the log's order: the
-ledger's order of recording), their completed perfect subtrees, and one checkpoint of the
-new size, signed when a signing key is configured, all in one transaction whose first
-statement moves the tracking record (a compare-and-set: two processes never append the same
-events). Tables, which a rebuild of the views never drops:
+The tree follows the notification log, as the views do: new notifications become leaves (in
+the log's order: the ledger's order of recording) and their completed perfect subtrees, in one
+``INSERT``. A write grows it in the views' transaction (:meth:`LedgerTree.append_with_views`:
+one commit for both); :meth:`LedgerTree.catch_up` appends what that left (another process's
+writes, a history recorded before the tree). Each leaf row names its notification, so the
+tree stands at its last leaf's; the primary key ``(level, idx)`` is the compare-and-set: two
+processes never append the same place (the second's transaction fails, and it reads the tree
+again). A signed checkpoint of the new size is issued with a write at most once a second per
+process, at the end of every catch-up, and on demand (:meth:`LedgerTree.sign`). Tables, which a
+rebuild of the views never drops:
 
-``tl_tree_nodes``       every perfect subtree ``(level, idx, hash)``; level 0 holds the leaves.
-``tl_tree_leaves``      what each leaf is: its treaty, sequence (0: the registration) and event id.
-``tl_tree_treaties``    each treaty's aggregate id and slug (recorded events name their treaty by id).
+``tl_tree_nodes``       every perfect subtree ``(level, idx, hash)``; level 0 holds the leaves, each with
+                        what it is: its treaty, sequence (0: the registration), event id, notification.
+``tl_tree_treaties``    each treaty's aggregate id, slug and registration's leaf (recorded events name their treaty by id).
 ``tl_checkpoints``      every checkpoint issued: size, root hash, the signed note, when.
 
 Appending a leaf stores it and at most ``log2(n)`` nodes; a proof reads at most about
@@ -19,6 +23,7 @@ Appending a leaf stores it and at most ``log2(n)`` nodes; a proof reads at most 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,13 +50,23 @@ from treaty_ledger.domain.records import canonical_json
 from treaty_ledger.domain.treaty import Treaty
 from treaty_ledger.store.views import LedgerView, stored_moment
 
-__all__ = ["TREE_APPLICATION", "InclusionProof", "IssuedCheckpoint", "Leaf", "LedgerTree"]
-
-TREE_APPLICATION = "merkle_tree"
-"""The tree's tracking record, beside the views' (``application_name`` in the tracking table)."""
+__all__ = ["CHECKPOINT_SECONDS", "Edge", "InclusionProof", "IssuedCheckpoint", "Leaf", "LedgerTree"]
 
 _PAGE = 1000
-"""Notifications appended per transaction (and per checkpoint) while the tree catches up."""
+"""Notifications appended per transaction while the tree catches up."""
+
+CHECKPOINT_SECONDS = 1.0
+"""A process signs a checkpoint with a write at most this often; one is signed on demand whenever a client asks for the
+newest checkpoint, a proof at the newest size or a receipt after the tree grew (:meth:`LedgerTree.sign`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """The tree as this process last read or wrote it: its tracking position, size, and the hashes of its right edge (``frontier(size)``)."""
+
+    tracking: int | None
+    size: int
+    nodes: Mapping[Node, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,66 +108,145 @@ class LedgerTree:
         self.signer = signer
         self._slugs: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._edge: Edge | None = None
+        self._signed_at = -float("inf")
+        self.checkpoint_seconds = CHECKPOINT_SECONDS
+        """A write issues a signed checkpoint when this process has signed none for this long (and a catch-up always, at its end)."""
 
     # -- appending ---------------------------------------------------------------------------------
+
+    @property
+    def position(self) -> int | None:
+        """The last notification this process knows the tree holds (``None`` until it has read or written the tree)."""
+        return self._edge.tracking if self._edge is not None else None
+
+    def forget(self) -> None:
+        """Forget what this process holds of the tree's right edge (another process may have appended): read it again next time."""
+        self._edge = None
 
     def catch_up(self, ledger: Ledger, *, progress: Callable[[int], None] | None = None) -> int:
         """Append every notification the tree does not hold yet; return how many leaves were appended."""
         appended = 0
         with self._lock:
             while True:
-                previous = self.view.max_tracking_id(TREE_APPLICATION)
-                notifications = ledger.recorder.select_notifications(start=previous, limit=_PAGE, inclusive_of_start=False)
+                edge = self._edge or self._read_edge()
+                notifications = ledger.recorder.select_notifications(start=edge.tracking, limit=_PAGE, inclusive_of_start=False)
                 if not notifications:
+                    self._edge = edge
+                    if appended:
+                        self.sign()  # the last page was a full one: its checkpoint was not signed with it
                     return appended
-                events = [ledger.mapper.to_domain_event(n) for n in notifications]
+                events = [(ledger.mapper.to_domain_event(n), n.id) for n in notifications]
                 try:
                     with self.view.cursor(commit=True) as c:
-                        self.view.write_tracking(c, Tracking(TREE_APPLICATION, notifications[-1].id), previous)
-                        self._append(c, events)
+                        grown = self.append(c, events, edge, sign=len(notifications) < _PAGE)
                 except IntegrityError:
-                    continue  # another process appended these first: go on from where it stopped
+                    self._edge = None  # another process appended these first: go on from where it stopped
+                    continue
+                self._edge = grown
                 appended += len(events)
                 if progress is not None:
                     progress(len(events))
+                if len(notifications) < _PAGE:
+                    return appended
 
-    def _append(self, c: Any, events: Sequence[object]) -> None:
-        size = self._size(c)
-        edge = frontier(size)
-        nodes = self._nodes(c, edge)
-        leaves: list[tuple[Any, ...]] = []
-        new_nodes: list[tuple[int, int, str]] = []
-        treaties: list[tuple[str, str]] = []
-        for event in events:
+    def append_with_views(self, c: Any, items: Sequence[tuple[object, Tracking]], previous: int | None) -> Edge | None:
+        """In the views' transaction ``c``, the leaves of ``items`` (the events after notification ``previous``), when the tree stands there.
+
+        Returns the tree's new edge, to :meth:`committed` once the transaction has committed;
+        ``None`` (nothing written) when this process does not know the tree to stand at
+        ``previous``: :meth:`catch_up` then appends them. One transaction for the views and the
+        tree: a write costs one commit, not two.
+        """
+        edge = self._edge
+        if edge is None or edge.tracking != previous or not items:
+            return None
+        return self.append(c, [(event, tracking.notification_id) for event, tracking in items], edge)
+
+    def committed(self, edge: Edge) -> None:
+        """The transaction that grew the tree to ``edge`` committed."""
+        self._edge = edge
+
+    def standing(self) -> Edge:
+        """The tree as the store holds it now (read again)."""
+        self._edge = self._read_edge()
+        return self._edge
+
+    def _read_edge(self) -> Edge:
+        with self.view.cursor(commit=False) as c:
+            c.execute(self.view.q("SELECT idx, notification_id FROM {tl_tree_nodes} WHERE level = 0 ORDER BY idx DESC LIMIT 1"))
+            row = c.fetchone()
+            size = 0 if row is None else int(row["idx"]) + 1
+            return Edge(None if row is None else int(row["notification_id"]), size, self._nodes(c, frontier(size)))
+
+    def append(self, c: Any, events: Sequence[tuple[object, int]], edge: Edge, *, sign: bool = False) -> Edge:
+        """Append ``events`` (with their notification ids) to the tree at ``edge`` in transaction ``c``; the new edge.
+
+        The rows go in with one ``INSERT``, whose primary key fails the transaction
+        (:class:`IntegrityError`) when another process appended meanwhile. A signed checkpoint
+        of the new size is issued with it when ``sign``, or when this process signed none for
+        :attr:`checkpoint_seconds`.
+        """
+        size = edge.size
+        nodes = dict(edge.nodes)
+        new_nodes: list[tuple[Any, ...]] = []
+        treaties: list[tuple[str, str, int]] = []
+        for event, notification in events:
             if isinstance(event, Treaty.Registered):
                 slug = event.slug
-                treaties.append((str(event.originator_id), slug))
+                treaties.append((str(event.originator_id), slug, size))
                 self._slugs[str(event.originator_id)] = slug
-                entry, sequence, event_id = event.entry(), 0, None
+                data, sequence, event_id = canonical_json(event.entry()), 0, None
             elif isinstance(event, Treaty.EventRecorded):
                 slug = self._slug(c, str(event.originator_id))
-                entry, sequence, event_id = event.to_record(slug).to_json(), event.sequence, event.event_id
+                data, sequence, event_id = event.to_record(slug).canonical(), event.sequence, event.event_id
             else:  # pragma: no cover - the ledger stores these two kinds only
                 raise TypeError(f"the tree has no leaf for {type(event).__name__}")
             index = size
-            hashed = leaf_hash(canonical_json(entry))
+            hashed = leaf_hash(data)
             nodes[(0, index)] = hashed
-            leaves.append((index, slug, sequence, event_id))
-            new_nodes.append((0, index, hashed.hex()))
+            new_nodes.append((0, index, hashed, slug, sequence, event_id, notification))
             for level, position in completed_nodes(index):
                 parent = node_hash(nodes[(level - 1, 2 * position)], nodes[(level - 1, 2 * position + 1)])
                 nodes[(level, position)] = parent
-                new_nodes.append((level, position, parent.hex()))
+                new_nodes.append((level, position, parent, None, None, None, None))
             size += 1
         if treaties:
-            c.executemany(self.view.q("INSERT INTO {tl_tree_treaties} VALUES (?, ?)"), treaties)
-        c.executemany(self.view.q("INSERT INTO {tl_tree_leaves} VALUES (?, ?, ?, ?)"), leaves)
-        c.executemany(self.view.q("INSERT INTO {tl_tree_nodes} VALUES (?, ?, ?)"), new_nodes)
-        root = root_from_frontier([nodes[node] for node in frontier(size)])
-        checkpoint = Checkpoint(self.origin, size, root)
-        note = checkpoint.signed(self.signer) if self.signer is not None else None
-        c.execute(self.view.q("INSERT INTO {tl_checkpoints} VALUES (?, ?, ?, ?)"),
-                  (size, root.hex(), note, self.view.stamp(datetime.now(UTC))))
+            c.executemany(self.view.q("INSERT INTO {tl_tree_treaties} VALUES (?, ?, ?)"), treaties)
+        for start in range(0, len(new_nodes), 500):  # one statement per 500 rows (a write's one or two: one round trip)
+            chunk = new_nodes[start : start + 500]
+            c.execute(self.view.q(f"INSERT INTO {{tl_tree_nodes}} VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?)'] * len(chunk))}"),
+                      [value for row in chunk for value in row])
+        grown = Edge(events[-1][1] if events else edge.tracking, size, {node: nodes[node] for node in frontier(size)})
+        if sign or time.monotonic() - self._signed_at >= self.checkpoint_seconds:
+            self._sign(c, grown)
+        return grown
+
+    def _sign(self, c: Any, edge: Edge) -> None:
+        """Issue the signed checkpoint of the tree at ``edge`` in transaction ``c`` (nothing without a signing key)."""
+        if self.signer is None or edge.size == 0:
+            return
+        root = root_from_frontier(list(edge.nodes.values()))
+        note = Checkpoint(self.origin, edge.size, root).signed(self.signer)
+        c.execute(self.view.q("INSERT INTO {tl_checkpoints} VALUES (?, ?, ?, ?)"), (edge.size, root.hex(), note, self.view.stamp(datetime.now(UTC))))
+        self._signed_at = time.monotonic()
+
+    def sign(self) -> IssuedCheckpoint | None:
+        """The newest checkpoint, signed now when the tree has grown since the last one (``None`` without a key, or before the first event)."""
+        latest = self.latest()
+        if self.signer is None:
+            return latest
+        with self.view.cursor(commit=False) as c:
+            size = self._size(c)
+        if size == 0 or (latest is not None and latest.size >= size):
+            return latest
+        try:
+            with self.view.cursor(commit=True) as c:
+                size = self._size(c)
+                self._sign(c, Edge(None, size, self._nodes(c, frontier(size))))
+        except IntegrityError:
+            pass  # another process signed this size first
+        return self.latest()
 
     def _slug(self, c: Any, originator: str) -> str:
         slug = self._slugs.get(originator)
@@ -172,7 +266,7 @@ class LedgerTree:
             return self._size(c)
 
     def _size(self, c: Any) -> int:
-        c.execute(self.view.q("SELECT COALESCE(MAX(idx) + 1, 0) AS size FROM {tl_tree_leaves}"))
+        c.execute(self.view.q("SELECT COALESCE(MAX(idx) + 1, 0) AS size FROM {tl_tree_nodes} WHERE level = 0"))
         return int(c.fetchone()["size"])
 
     def _nodes(self, c: Any, wanted: Sequence[Node]) -> dict[Node, bytes]:
@@ -185,7 +279,7 @@ class LedgerTree:
             c.execute(self.view.q(f"SELECT level, idx, hash FROM {{tl_tree_nodes}} WHERE {condition}"),
                       [value for node in chunk for value in node])
             for row in c.fetchall():
-                found[(int(row["level"]), int(row["idx"]))] = bytes.fromhex(row["hash"])
+                found[(int(row["level"]), int(row["idx"]))] = bytes(row["hash"])
         missing = [node for node in wanted if node not in found]
         if missing:
             raise IntegrityError(f"the tree lacks nodes {missing[:3]}: its tables were altered")
@@ -225,21 +319,16 @@ class LedgerTree:
 
     def leaf(self, *, event_id: str | None = None, treaty: str | None = None, sequence: int | None = None) -> Leaf:
         """The leaf of event ``event_id``, or of ``treaty``'s event ``sequence`` (0: its registration)."""
-        with self.view.cursor(commit=False) as c:
-            if event_id is not None:
-                c.execute(self.view.q("SELECT idx, treaty, sequence, event_id FROM {tl_tree_leaves} WHERE event_id = ?"), (event_id,))
-            elif treaty is not None and sequence is not None:
-                c.execute(self.view.q("SELECT idx, treaty, sequence, event_id FROM {tl_tree_leaves} WHERE treaty = ? AND sequence = ?"),
-                          (treaty, sequence))
-            else:
-                raise InvalidInput("name an event: its id, or a treaty and a sequence (0 for the registration)", field="event")
-            row = c.fetchone()
-            if row is None:
-                what = f"event {event_id!r}" if event_id is not None else f"event {sequence} of treaty {treaty!r}"
-                raise EventNotFound(f"the tree holds no {what}", field="event" if event_id is not None else "sequence")
-            index = int(row["idx"])
-            hashed = self._nodes(c, [(0, index)])[(0, index)]
-        return Leaf(index, str(row["treaty"]), int(row["sequence"]), row["event_id"], hashed)
+        if event_id is None and treaty is not None and sequence:
+            found = self.view.records(treaty, after=sequence - 1, limit=1)  # the event's id, from the views
+            if not found or found[0].sequence != sequence:
+                raise EventNotFound(f"treaty {treaty!r} has no event {sequence}", field="sequence")
+            event_id = found[0].id
+        if event_id is not None:
+            return self.leaves([event_id])[0]
+        if treaty is None or sequence is None:
+            raise InvalidInput("name an event: its id, or a treaty and a sequence (0 for the registration)", field="event")
+        return self.leaves([], treaty=treaty)[0]
 
     def leaves(self, event_ids: Sequence[str], *, treaty: str | None = None) -> list[Leaf]:
         """The leaves of ``event_ids`` (and of ``treaty``'s registration, first, when given), in that order."""
@@ -248,14 +337,15 @@ class LedgerTree:
             for start in range(0, len(event_ids), 500):
                 chunk = event_ids[start : start + 500]
                 marks = ", ".join("?" for _ in chunk)
-                c.execute(self.view.q(f"SELECT idx, treaty, sequence, event_id FROM {{tl_tree_leaves}} WHERE event_id IN ({marks})"), list(chunk))
+                c.execute(self.view.q(f"SELECT idx, treaty, sequence, event_id FROM {{tl_tree_nodes}} WHERE level = 0 AND event_id IN ({marks})"), list(chunk))
                 rows.update((str(row["event_id"]), row) for row in c.fetchall())
             missing = [event_id for event_id in event_ids if event_id not in rows]
             if missing:
                 raise EventNotFound(f"the tree holds no event {missing[0]!r}", field="event")
             found = [rows[event_id] for event_id in event_ids]
             if treaty is not None:
-                c.execute(self.view.q("SELECT idx, treaty, sequence, event_id FROM {tl_tree_leaves} WHERE treaty = ? AND sequence = 0"), (treaty,))
+                c.execute(self.view.q("SELECT n.idx, n.treaty, n.sequence, n.event_id FROM {tl_tree_treaties} t JOIN {tl_tree_nodes} n "
+                                      "ON n.level = 0 AND n.idx = t.idx WHERE t.treaty = ?"), (treaty,))
                 registration = c.fetchone()
                 if registration is None:
                     raise EventNotFound(f"the tree holds no registration of treaty {treaty!r}", field="treaty")

@@ -17,8 +17,7 @@ __all__ = ["INTERVAL_COLUMNS", "TABLES", "ViewStatements", "created_names", "ind
 INTERVAL_COLUMNS = ("id", "treaty", "kind", "key", "since", "until", "known_from", "known_to", "doc")
 """The columns of ``tl_intervals``, in order (also how opening the views tells an older layout)."""
 
-TABLES = ("tl_treaties", "tl_records", "tl_intervals", "api_keys", "idempotency", "tl_tree_nodes", "tl_tree_leaves", "tl_tree_treaties",
-          "tl_checkpoints")
+TABLES = ("tl_treaties", "tl_records", "tl_intervals", "api_keys", "idempotency", "tl_tree_nodes", "tl_tree_treaties", "tl_checkpoints")
 """The tables a statement may name as ``{name}``."""
 
 _CREATES = re.compile(r'CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (?:"[^"]+"\.)?(\w+)')
@@ -45,6 +44,9 @@ class ViewStatements:
     date_type = "TEXT"
     stamp_type = "TEXT"
     row_id_type = "INTEGER"
+    clustered = " WITHOUT ROWID"
+    bytes_type = "BLOB"
+    """How a table keyed by its primary key alone is declared (SQLite: one B-tree instead of two; the tree's nodes)."""
 
     @abstractmethod
     def table(self, name: str) -> str:
@@ -106,11 +108,12 @@ class ViewStatements:
         """The Merkle tree's tables (:mod:`treaty_ledger.store.tree`): not views, never dropped."""
         n = self.row_id_type
         return [
-            self.q(f"CREATE TABLE IF NOT EXISTS {{tl_tree_nodes}} (level INTEGER NOT NULL, idx {n} NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (level, idx))"),
-            self.q(f"CREATE TABLE IF NOT EXISTS {{tl_tree_leaves}} (idx {n} PRIMARY KEY, treaty TEXT NOT NULL, sequence INTEGER NOT NULL, event_id TEXT)"),
-            self.q("CREATE UNIQUE INDEX IF NOT EXISTS tl_tree_leaves_event ON {tl_tree_leaves} (event_id)"),
-            self.q("CREATE UNIQUE INDEX IF NOT EXISTS tl_tree_leaves_place ON {tl_tree_leaves} (treaty, sequence)"),
-            self.q("CREATE TABLE IF NOT EXISTS {tl_tree_treaties} (uuid TEXT PRIMARY KEY, treaty TEXT NOT NULL)"),
+            # A node per perfect subtree; a leaf (level 0) also says what it is: treaty, sequence (0: the registration), event id,
+            # and the notification it is.
+            self.q(f"CREATE TABLE IF NOT EXISTS {{tl_tree_nodes}} (level INTEGER NOT NULL, idx {n} NOT NULL, hash {self.bytes_type} NOT NULL, "
+                   f"treaty TEXT, sequence INTEGER, event_id TEXT, notification_id {n}, PRIMARY KEY (level, idx)){self.clustered}"),
+            self.q("CREATE UNIQUE INDEX IF NOT EXISTS tl_tree_nodes_event ON {tl_tree_nodes} (event_id)"),
+            self.q(f"CREATE TABLE IF NOT EXISTS {{tl_tree_treaties}} (uuid TEXT PRIMARY KEY, treaty TEXT NOT NULL UNIQUE, idx {n} NOT NULL)"),
             self.q(f"CREATE TABLE IF NOT EXISTS {{tl_checkpoints}} (size {n} PRIMARY KEY, root TEXT NOT NULL, note TEXT, issued_at {self.stamp_type} NOT NULL)"),
         ]
 

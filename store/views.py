@@ -28,10 +28,10 @@ import itertools
 import json
 import threading
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 
@@ -47,6 +47,8 @@ from treaty_ledger.store.view_rows import BEGINNING, BatchRows
 from treaty_ledger.store.view_sql import INTERVAL_COLUMNS, ViewStatements
 
 __all__ = ["LedgerView", "record_from_json"]
+
+T = TypeVar("T")
 
 
 def _date(value: Any) -> date | None:
@@ -132,15 +134,18 @@ class LedgerView(ViewStatements, TrackingRecorder):
 
     # -- writing -------------------------------------------------------------------------------
 
-    def write_batch(self, items: Sequence[Registration | Change], tracking: Tracking, previous: int | None) -> None:
+    def write_batch(self, items: Sequence[Registration | Change], tracking: Tracking, previous: int | None,
+                    also: Callable[[Any], T] | None = None) -> T | None:
         """Store registrations, recorded events and their row changes, and the tracking record, atomically.
 
+        ``also`` writes more in the same transaction (the Merkle tree's leaves); its result is returned.
         Raises :class:`~treaty_ledger.store.view_locks.RebuildInProgress`, having written nothing, while another process rebuilds the views.
         """
         with self.write_cursor() as c:
             self.write_tracking(c, tracking, previous)
             # Only the writer that moved the tracking record gets here, so ids cannot collide.
             self.write_rows(c, BatchRows.of(items, itertools.count(self._max_row_id(c) + 1), self.day, self.stamp))
+            return also(c) if also is not None else None
 
     @staticmethod
     def check_closed(closed: int, expected: int) -> None:

@@ -155,9 +155,15 @@ class Services:
         return summary
 
     def refresh(self) -> int:
-        """Catch the views and the Merkle tree up with the store (a checkpoint is issued when the tree grew); return the views' count."""
+        """Catch the views and the Merkle tree up with the store (a checkpoint is issued when the tree grew); return the views' count.
+
+        The views' catch-up grows the tree in its own transactions when the tree stands where
+        the views do; otherwise (another process wrote, the views were rebuilt) the tree
+        catches up on its own.
+        """
         applied = self.read.refresh()
-        self.tree.catch_up(self.ledger)
+        if self.tree.position is None or self.tree.position != self.projection.tracked:
+            self.tree.catch_up(self.ledger)
         return applied
 
     def verify_ledger(self) -> dict[str, Any]:
@@ -213,6 +219,7 @@ def open_services(database: str | DatabaseURL | None = None, *, catch_up: bool =
     projection = LedgerProjection(view)
     read = ReadModel(view, lambda: projection.catch_up(ledger), lambda: projection.ensure_current(ledger))
     tree = LedgerTree(view, origin=key.name if key is not None else DEFAULT_ORIGIN, signer=key)
+    projection.tree = tree
     services = Services(ledger, read, projection, url, tree)
     if catch_up:
         services.refresh()

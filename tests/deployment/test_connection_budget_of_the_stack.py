@@ -14,7 +14,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from tests.deployment.test_container_commands import ROOT, Lines, as_local, compose_command, running_stack
+from tests.deployment.test_container_commands import ROOT, Lines, as_api_role, as_local, compose_command, naming_an_api_role, running_stack
 from tests.integration.test_connection_budget import peak_connections
 from treaty_ledger.bootstrap import open_services
 from treaty_ledger.store.projection import APPLICATION_NAME
@@ -24,12 +24,12 @@ pytestmark = pytest.mark.postgres
 
 def test_four_api_workers_the_projection_worker_and_an_import_hold_fewer_than_thirty_connections(postgres_url: str) -> None:
     name = f"tl-stack-{uuid4().hex[:8]}"
-    environment = {**os.environ, "TREATY_LEDGER_DATABASE": postgres_url, "PGAPPNAME": name}
     assert "--workers" in compose_command("api") and compose_command("api")[compose_command("api").index("--workers") + 1] == "4"
-    with peak_connections(name) as peak, running_stack(environment) as stack:
+    with naming_an_api_role({**os.environ, "TREATY_LEDGER_DATABASE": postgres_url, "PGAPPNAME": name}) as environment, \
+            peak_connections(name) as peak, running_stack(environment) as stack:
         answers: list[int] = []
         again = threading.Thread(target=lambda: answers.append(subprocess.run(
-            as_local(compose_command("import")), cwd=ROOT, env=environment, capture_output=True, timeout=300, check=False).returncode))
+            as_local(compose_command("import")), cwd=ROOT, env=as_api_role(environment), capture_output=True, timeout=300, check=False).returncode))
         again.start()  # a second import while the API is under load
 
         def ask(n: int) -> int:

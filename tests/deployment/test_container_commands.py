@@ -54,15 +54,24 @@ def as_local(command: list[str], port: int | None = None, environment: dict[str,
     return [sys.executable, "-m", "treaty_ledger.cli", *args]
 
 
+@contextmanager
+def naming_an_api_role(environment: dict[str, str]) -> Iterator[dict[str, str]]:
+    """``environment`` (the owner's, as the compose file's set-up has it) naming a fresh API role, dropped afterwards."""
+    role = f"tl_api_{uuid4().hex[:10]}"
+    try:
+        yield {**environment, "TREATY_LEDGER_API_USER": role, "TREATY_LEDGER_API_PASSWORD": "unused-with-trust"}
+    finally:
+        with psycopg.connect(postgres_base_url(), autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+                conn.execute(f'DROP OWNED BY "{role}"')
+                conn.execute(f'DROP ROLE "{role}"')
+
+
 @pytest.fixture
 def environment(postgres_url: str) -> Iterator[dict[str, str]]:
-    """The owner's environment (as the compose file's set-up has it), naming a fresh API role, dropped afterwards."""
-    role = f"tl_api_{uuid4().hex[:10]}"
-    yield {**os.environ, "TREATY_LEDGER_DATABASE": postgres_url, "TREATY_LEDGER_API_USER": role, "TREATY_LEDGER_API_PASSWORD": "unused-with-trust"}
-    with psycopg.connect(postgres_base_url(), autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
-            conn.execute(f'DROP OWNED BY "{role}"')
-            conn.execute(f'DROP ROLE "{role}"')
+    """The owner's environment, naming a fresh API role (:func:`naming_an_api_role`)."""
+    with naming_an_api_role({**os.environ, "TREATY_LEDGER_DATABASE": postgres_url}) as named:
+        yield named
 
 
 def as_api_role(environment: dict[str, str]) -> dict[str, str]:

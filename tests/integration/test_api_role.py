@@ -49,7 +49,7 @@ def test_the_api_role_records_answers_and_proves_without_owning_anything(role_ur
         for state in ("USA", "RUS"):
             services.record_event("open-skies", {"type": "ratified", "state": state, "date": "1995-01-01", "source": SOURCE})
         assert [c["state"] for c in services.read.membership_as_of("open-skies", date(2000, 1, 1))["contracting"]] == ["RUS", "USA"]
-        latest = services.tree.latest()
+        latest = services.tree.sign()
         assert latest is not None and latest.size == 3 and latest.note is not None
         assert services.tree.consistency(1, 3)
     finally:
@@ -74,7 +74,7 @@ def test_the_api_role_cannot_drop_the_triggers_or_delete_history(role_url: tuple
             (f'UPDATE "{schema}".treatyledger_events SET topic = \'x\'', "immutable"),
             (f'DELETE FROM "{schema}".tl_checkpoints', "permission denied"),
             (f'UPDATE "{schema}".tl_tree_nodes SET hash = \'00\'', "permission denied"),
-            (f'DROP TABLE "{schema}".tl_tree_leaves', "must be owner"),
+            (f'DROP TABLE "{schema}".tl_tree_treaties', "must be owner"),
         ]:
             with pytest.raises(psycopg.Error, match=refusal):
                 conn.execute(statement)

@@ -57,7 +57,7 @@ def test_an_export_with_proofs_audits_and_any_change_to_it_fails(services: Servi
 
 
 def test_an_export_made_for_a_kept_checkpoint_audits_against_it(services: Services, sqlite_url: str, tmp_path: Path) -> None:
-    kept = services.tree.latest()
+    kept = services.tree.sign()
     assert kept is not None and kept.note is not None
     (tmp_path / "kept.note").write_text(kept.note)
     services.record_event("open-skies", {"type": "statement", "state": "RUS", "date": "2022-01-01", "summary": "later", "source": SOURCE})
@@ -94,9 +94,9 @@ def test_a_receipt_audits_offline_and_a_changed_answer_fails(services: Services,
 
 def test_a_checkpoint_kept_is_consistent_with_a_later_one_and_not_with_another_history(services: Services, sqlite_url: str,
                                                                                       tmp_path: Path) -> None:
-    old = services.tree.latest()
+    old = services.tree.sign()
     services.record_event("open-skies", {"type": "statement", "state": "RUS", "date": "2022-01-01", "summary": "later", "source": SOURCE})
-    new = services.tree.latest()
+    new = services.tree.sign()
     assert old is not None and new is not None and old.note and new.note
     (tmp_path / "old.note").write_text(old.note)
     (tmp_path / "new.note").write_text(new.note)
@@ -108,9 +108,10 @@ def test_a_checkpoint_kept_is_consistent_with_a_later_one_and_not_with_another_h
     assert result.exit_code == 0, result.stderr
     other = open_services(f"sqlite:///{tmp_path / 'other.db'}")  # another history signed with the same key: a fork
     other.register_treaty({"id": "forked", "title": "Forked", "source": SOURCE})
-    for number in range(new.size):
+    for number in range(new.size - 1):  # with its registration, as many leaves as the newer checkpoint
         other.record_event("forked", {"type": "statement", "state": "FRA", "date": "2001-01-01", "summary": f"{number}", "source": SOURCE})
-    forked = other.tree.checkpoint(new.size)
+    forked = other.tree.sign()
+    assert forked is not None and forked.size == new.size
     other.close()
     assert forked.note is not None
     (tmp_path / "forked.note").write_text(forked.note)
@@ -126,9 +127,9 @@ def test_verify_keeps_the_checkpoint_it_checked_and_then_finds_a_truncated_store
     drop_immutability(sqlite_url)
     execute(sqlite_url, "DROP TRIGGER IF EXISTS treaty_ledger_no_delete_snapshots")
     execute(sqlite_url, "DELETE FROM {events} WHERE rowid = (SELECT MAX(rowid) FROM {events})")
-    for table in ("tl_tree_nodes", "tl_tree_leaves", "tl_checkpoints"):  # the intruder covers their tracks in the tree too
-        execute(sqlite_url, f"DELETE FROM {table} WHERE {'size' if table == 'tl_checkpoints' else 'idx'} >= 97"
-                + (" AND level = 0" if table == "tl_tree_nodes" else ""))
+    # the intruder covers their tracks in the tree too
+    execute(sqlite_url, "DELETE FROM tl_tree_nodes WHERE level = 0 AND idx >= 97")
+    execute(sqlite_url, "DELETE FROM tl_checkpoints WHERE size >= 98")
     again = run_cli("verify", database=sqlite_url)
     assert again.exit_code == 1
     assert "fewer than the 98 of the checkpoint kept" in again.stderr

@@ -109,7 +109,7 @@ def store(module_database_url: str) -> Iterator[Store]:
     services.ledger.snapshot_every = 10  # a few snapshots to forge
     for i in range(12):
         services.record_event("treaty-0", {"type": "statement", "state": "USA", "date": "2002-01-01", "summary": f"more {i}", "source": SOURCE})
-    latest = services.tree.latest()
+    latest = services.tree.sign()
     assert latest is not None and latest.note is not None and services.tree.signer is not None
     kept = open_checkpoint(latest.note, services.tree.signer.verifier)
     postgres = parse_database_url(url).is_postgres

@@ -25,6 +25,7 @@ def record(type_: str, fields: dict[str, object], day: date | None = date(2020, 
 ])
 def test_the_stored_text_is_the_json_of_the_answer(stored: Record) -> None:
     assert json.loads(stored.to_json_text()) == stored.to_json()
+    assert stored.canonical() == canonical_json(stored.to_json())  # the Merkle tree's leaf data, byte for byte
     assert json.loads(stored.to_json_text())["recorded_at"] == "2026-11-25T09:30:00.000005+00:00"
 
 
