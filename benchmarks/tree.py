@@ -8,7 +8,7 @@ For each backend a fresh store is filled with ``--events`` synthetic events (tre
 events, as ``asof_benchmark.py`` builds them, recorded without the views or the tree), then:
 
 1. Proofs: an inclusion proof of a random event in the tree of every event (``tree.leaf`` by
-   event id, then ``tree.inclusion``) and a consistency proof between random sizes m < n
+   treaty and sequence, then ``tree.inclusion``; by event id the API first finds the event in the views) and a consistency proof between random sizes m < n
    (``tree.consistency``), p50 at most 5 ms each (the issue's targets); p99 printed. Beside them
    the floor: one primary-key lookup of one row on the same store (a leaf's hash from
    ``tl_tree_nodes``, in a transaction of its own, as each of a proof's reads is). The three are
@@ -205,9 +205,9 @@ def proofs(services: Services, backend: str, size: int, sizes: Sizes, rng: rando
     samples: dict[str, list[float]] = {"inclusion": [], "consistency": [], "floor": []}
 
     def inclusion(check: bool) -> float:
-        treaty, sequence, event_id = event_at(services, rng.randrange(size))
+        treaty, sequence, _ = event_at(services, rng.randrange(size))
         started = time.perf_counter()
-        leaf = tree.leaf(event_id=event_id) if event_id is not None else tree.leaf(treaty=treaty, sequence=sequence)
+        leaf = tree.leaf(treaty=treaty, sequence=sequence)  # (by event id, the API first finds the event in the views)
         proof = tree.inclusion(leaf, size)
         seconds = time.perf_counter() - started
         if check and not verify_inclusion(leaf.hash, leaf.index, size, proof.path, root):

@@ -252,7 +252,7 @@ def export_lines(ledger: Ledger, treaty_id: str, *, tree: LedgerTree | None = No
     proofs = None
     if tree is not None:
         issued = signed_checkpoint(tree, ledger, tree_size)
-        leaves = tree.leaves([r.id for r in records], treaty=treaty.slug)
+        leaves = tree.leaves(treaty.slug, [0, *(r.sequence for r in records)])
         kept = [leaf for leaf in leaves if leaf.index < issued.size]
         records = records[: len(kept) - 1]
         proofs = {"kind": "proofs", "checkpoint": checkpoint_json(issued, tree.origin),

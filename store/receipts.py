@@ -76,14 +76,20 @@ def consistency_json(first: int, second: int, path: Sequence[bytes]) -> dict[str
 
 
 def receipt(answer: Mapping[str, Any], treaty: str, *, ledger: Ledger, view: LedgerView, tree: LedgerTree) -> dict[str, Any]:
-    """``answer`` with its receipt: the signed checkpoint and the inclusion proof of every event it rests on."""
+    """``answer`` with its receipt: the signed checkpoint and the inclusion proof of every event it rests on (and the registration)."""
     issued = signed_checkpoint(tree, ledger)
-    leaves = tree.leaves(cited_events(answer), treaty=treaty)
-    proofs = tree.inclusions(leaves, issued.size)
+    records = []
+    for event_id in cited_events(answer):
+        record = view.record_by_id(event_id)
+        if record is None:
+            raise EventNotFound(f"no event {event_id!r} in the views", field="event")
+        records.append(record)
+    proofs = tree.inclusions(tree.leaves(treaty, [0, *(r.sequence for r in records)]), issued.size)
+    entries = [ledger.treaty(treaty).registration_entry(), *(r.to_json() for r in records)]
     return {
         "answer": dict(answer),
         "receipt": {
             "checkpoint": checkpoint_json(issued, tree.origin),
-            "leaves": [inclusion_json(proof, entry_of(proof.leaf, ledger, view)) for proof in proofs],
+            "leaves": [inclusion_json(proof, entry) for proof, entry in zip(proofs, entries, strict=True)],
         },
     }

@@ -13,7 +13,7 @@ rebuild of the views never drops:
 
 ``tl_tree_nodes``       every perfect subtree ``(level, idx, hash)``; level 0 holds the leaves, each with
                         what it is: its treaty, sequence (0: the registration), event id, notification.
-``tl_tree_treaties``    each treaty's aggregate id, slug and registration's leaf (recorded events name their treaty by id).
+``tl_tree_treaties``    each treaty's aggregate id and slug (recorded events name their treaty by id).
 ``tl_checkpoints``      every checkpoint issued: size, root hash, the signed note, when.
 
 Appending a leaf stores it and at most ``log2(n)`` nodes; a proof reads at most about
@@ -158,9 +158,13 @@ class LedgerTree:
         ``previous``: :meth:`catch_up` then appends them. One transaction for the views and the
         tree: a write costs one commit, not two.
         """
-        edge = self._edge
-        if edge is None or edge.tracking != previous or not items:
+        if not items:
             return None
+        edge = self._edge
+        if edge is None or edge.tracking != previous:
+            edge = self._edge_in(c)  # another process grew it, or this one has not read it yet: as it stands now
+            if edge.tracking != previous:
+                return None
         return self.append(c, [(event, tracking.notification_id) for event, tracking in items], edge)
 
     def committed(self, edge: Edge) -> None:
@@ -174,10 +178,13 @@ class LedgerTree:
 
     def _read_edge(self) -> Edge:
         with self.view.cursor(commit=False) as c:
-            c.execute(self.view.q("SELECT idx, notification_id FROM {tl_tree_nodes} WHERE level = 0 ORDER BY idx DESC LIMIT 1"))
-            row = c.fetchone()
-            size = 0 if row is None else int(row["idx"]) + 1
-            return Edge(None if row is None else int(row["notification_id"]), size, self._nodes(c, frontier(size)))
+            return self._edge_in(c)
+
+    def _edge_in(self, c: Any) -> Edge:
+        c.execute(self.view.q("SELECT idx, notification_id FROM {tl_tree_nodes} WHERE level = 0 ORDER BY idx DESC LIMIT 1"))
+        row = c.fetchone()
+        size = 0 if row is None else int(row["idx"]) + 1
+        return Edge(None if row is None else int(row["notification_id"]), size, self._nodes(c, frontier(size)))
 
     def append(self, c: Any, events: Sequence[tuple[object, int]], edge: Edge, *, sign: bool = False) -> Edge:
         """Append ``events`` (with their notification ids) to the tree at ``edge`` in transaction ``c``; the new edge.
@@ -190,11 +197,11 @@ class LedgerTree:
         size = edge.size
         nodes = dict(edge.nodes)
         new_nodes: list[tuple[Any, ...]] = []
-        treaties: list[tuple[str, str, int]] = []
+        treaties: list[tuple[str, str]] = []
         for event, notification in events:
             if isinstance(event, Treaty.Registered):
                 slug = event.slug
-                treaties.append((str(event.originator_id), slug, size))
+                treaties.append((str(event.originator_id), slug))
                 self._slugs[str(event.originator_id)] = slug
                 data, sequence, event_id = canonical_json(event.entry()), 0, None
             elif isinstance(event, Treaty.EventRecorded):
@@ -212,7 +219,7 @@ class LedgerTree:
                 new_nodes.append((level, position, parent, None, None, None, None))
             size += 1
         if treaties:
-            c.executemany(self.view.q("INSERT INTO {tl_tree_treaties} VALUES (?, ?, ?)"), treaties)
+            c.executemany(self.view.q("INSERT INTO {tl_tree_treaties} VALUES (?, ?)"), treaties)
         for start in range(0, len(new_nodes), 500):  # one statement per 500 rows (a write's one or two: one round trip)
             chunk = new_nodes[start : start + 500]
             c.execute(self.view.q(f"INSERT INTO {{tl_tree_nodes}} VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?)'] * len(chunk))}"),
@@ -319,39 +326,31 @@ class LedgerTree:
 
     def leaf(self, *, event_id: str | None = None, treaty: str | None = None, sequence: int | None = None) -> Leaf:
         """The leaf of event ``event_id``, or of ``treaty``'s event ``sequence`` (0: its registration)."""
-        if event_id is None and treaty is not None and sequence:
-            found = self.view.records(treaty, after=sequence - 1, limit=1)  # the event's id, from the views
-            if not found or found[0].sequence != sequence:
-                raise EventNotFound(f"treaty {treaty!r} has no event {sequence}", field="sequence")
-            event_id = found[0].id
         if event_id is not None:
-            return self.leaves([event_id])[0]
+            record = self.view.record_by_id(event_id)  # where the event is, from the views
+            if record is None:
+                raise EventNotFound(f"the tree holds no event {event_id!r}", field="event")
+            treaty, sequence = record.treaty, record.sequence
         if treaty is None or sequence is None:
             raise InvalidInput("name an event: its id, or a treaty and a sequence (0 for the registration)", field="event")
-        return self.leaves([], treaty=treaty)[0]
+        return self.leaves(treaty, [sequence])[0]
 
-    def leaves(self, event_ids: Sequence[str], *, treaty: str | None = None) -> list[Leaf]:
-        """The leaves of ``event_ids`` (and of ``treaty``'s registration, first, when given), in that order."""
-        rows: dict[str, Any] = {}
+    def leaves(self, treaty: str, sequences: Sequence[int]) -> list[Leaf]:
+        """The leaves of ``treaty``'s events ``sequences`` (0: its registration), in that order."""
+        rows: dict[int, Any] = {}
         with self.view.cursor(commit=False) as c:
-            for start in range(0, len(event_ids), 500):
-                chunk = event_ids[start : start + 500]
+            for start in range(0, len(sequences), 500):
+                chunk = list(sequences[start : start + 500])
                 marks = ", ".join("?" for _ in chunk)
-                c.execute(self.view.q(f"SELECT idx, treaty, sequence, event_id FROM {{tl_tree_nodes}} WHERE level = 0 AND event_id IN ({marks})"), list(chunk))
-                rows.update((str(row["event_id"]), row) for row in c.fetchall())
-            missing = [event_id for event_id in event_ids if event_id not in rows]
-            if missing:
-                raise EventNotFound(f"the tree holds no event {missing[0]!r}", field="event")
-            found = [rows[event_id] for event_id in event_ids]
-            if treaty is not None:
-                c.execute(self.view.q("SELECT n.idx, n.treaty, n.sequence, n.event_id FROM {tl_tree_treaties} t JOIN {tl_tree_nodes} n "
-                                      "ON n.level = 0 AND n.idx = t.idx WHERE t.treaty = ?"), (treaty,))
-                registration = c.fetchone()
-                if registration is None:
-                    raise EventNotFound(f"the tree holds no registration of treaty {treaty!r}", field="treaty")
-                found.insert(0, registration)
-            hashes = self._nodes(c, [(0, int(row["idx"])) for row in found])
-        return [Leaf(int(row["idx"]), str(row["treaty"]), int(row["sequence"]), row["event_id"], hashes[(0, int(row["idx"]))]) for row in found]
+                c.execute(self.view.q(f"SELECT idx, treaty, sequence, event_id, hash FROM {{tl_tree_nodes}} "
+                                      f"WHERE treaty = ? AND sequence IN ({marks}) AND level = 0"), [treaty, *chunk])
+                rows.update((int(row["sequence"]), row) for row in c.fetchall())
+        missing = [sequence for sequence in sequences if sequence not in rows]
+        if missing:
+            what = "registration" if missing[0] == 0 else f"event {missing[0]}"
+            raise EventNotFound(f"the tree holds no {what} of treaty {treaty!r}", field="sequence")
+        return [Leaf(int(row["idx"]), str(row["treaty"]), int(row["sequence"]), row["event_id"], bytes(row["hash"]))
+                for row in (rows[sequence] for sequence in sequences)]
 
     def inclusions(self, leaves: Sequence[Leaf], size: int) -> list[InclusionProof]:
         """The inclusion proofs of ``leaves`` in the tree of ``size`` leaves (their nodes read together)."""
