@@ -27,6 +27,7 @@ from treaty_ledger.domain.errors import (
     NotInTree,
     TreatyAlreadyExists,
     TreatyNotFound,
+    TreeDamaged,
     Unsigned,
     WriteConflict,
 )
@@ -73,7 +74,7 @@ class UnsupportedMediaType(ApiError):
 
 
 _STATUS = ((TreatyNotFound, 404), (EventNotFound, 404), (KeyNotFound, 404), (TreatyAlreadyExists, 409), (IdempotencyInProgress, 409),
-           (WriteConflict, 503), (ViewsIncomplete, 500), (ViewsBeingRebuilt, 503), (NotInTree, 404), (Unsigned, 503))
+           (WriteConflict, 503), (ViewsIncomplete, 500), (ViewsBeingRebuilt, 503), (NotInTree, 404), (Unsigned, 503), (TreeDamaged, 500))
 
 
 def _kind(error: Exception) -> str:

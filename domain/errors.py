@@ -19,7 +19,8 @@ The tree::
         ├── NotInTree              a tree size or event the Merkle tree does not (yet) hold
         ├── Unsigned               no signing key is configured: no checkpoint to give
         ├── ProofFailed            a proof, receipt or export does not check against its checkpoint
-        └── SnapshotRejected       a stored snapshot disagrees with the events it stands for
+        ├── SnapshotRejected       a stored snapshot disagrees with the events it stands for
+        └── TreeDamaged            the Merkle tree's tables disagree with themselves (run verify)
 
 Every error carries a ``field`` (a dotted path into the input, or ``None``) and a
 ``reason`` (a sentence a person can act on); ``str(error)`` is ``"field: reason"``.
@@ -42,6 +43,7 @@ __all__ = [
     "TimelineContradiction",
     "TreatyAlreadyExists",
     "TreatyNotFound",
+    "TreeDamaged",
     "UnknownEventType",
     "UnknownState",
     "Unsigned",
@@ -129,3 +131,7 @@ class Unsigned(ProofError):
 
 class SnapshotRejected(ProofError):
     """A stored snapshot whose records do not hash to their chain, or whose head is not the stored events' (it is set aside)."""
+
+
+class TreeDamaged(ProofError):
+    """The Merkle tree's stored nodes are missing or inconsistent: no proof can be given until an operator runs ``verify``."""

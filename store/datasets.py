@@ -27,7 +27,7 @@ import yaml
 from eventsourcing.persistence import IntegrityError
 
 from treaty_ledger.domain.dates import utc_now
-from treaty_ledger.domain.errors import InvalidInput, LedgerError, TreatyNotFound
+from treaty_ledger.domain.errors import InvalidInput, LedgerError, NotInTree, TreatyNotFound
 from treaty_ledger.domain.events import EVENT_TYPES, LEDGER_FIELDS, normalise_event
 from treaty_ledger.domain.ledger import Ledger, record_batch
 from treaty_ledger.domain.records import to_json_value
@@ -254,6 +254,9 @@ def export_lines(ledger: Ledger, treaty_id: str, *, tree: LedgerTree | None = No
         issued = signed_checkpoint(tree, ledger, tree_size)
         leaves = tree.leaves(treaty.slug, [0, *(r.sequence for r in records)])
         kept = [leaf for leaf in leaves if leaf.index < issued.size]
+        if not kept:
+            raise NotInTree(f"treaty {treaty.slug!r} was registered after the checkpoint of {issued.size} events: it proves none of it",
+                            field="tree_size")
         records = records[: len(kept) - 1]
         proofs = {"kind": "proofs", "checkpoint": checkpoint_json(issued, tree.origin),
                   "leaves": [{"sequence": p.leaf.sequence, "leaf_index": p.leaf.index, "inclusion_path": [b64(h) for h in p.path]}

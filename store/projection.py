@@ -23,7 +23,7 @@ from eventsourcing.application import LRUCache
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.projection import Projection
 
-from treaty_ledger.domain.errors import LedgerError
+from treaty_ledger.domain.errors import LedgerError, TreeDamaged
 from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.domain.treaty import Treaty
 from treaty_ledger.projections.projector import Change, Registration, TreatyProjector
@@ -360,8 +360,15 @@ class LedgerProjection(Projection[LedgerView]):
         """Apply ``items`` and move the tracking record from ``previous``, in one transaction (with the Merkle tree's leaves, when it follows)."""
         tree = self.tree
         try:
-            grown = self.view.write_batch(self._fold(items), items[-1][1], previous,
-                                          also=(lambda c: tree.append_with_views(c, items, previous)) if tree is not None else None)
+            changes = self._fold(items)
+            try:
+                grown = self.view.write_batch(changes, items[-1][1], previous,
+                                              also=(lambda c: tree.append_with_views(c, items, previous)) if tree is not None else None)
+            except (IntegrityError, TreeDamaged):
+                if tree is None:
+                    raise
+                tree.forget()  # the views never wait on the tree: write them alone (the tree's own catch-up says what is wrong)
+                grown = self.view.write_batch(changes, items[-1][1], previous)
         except BaseException:
             self._forget()
             if tree is not None:

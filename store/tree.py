@@ -32,7 +32,7 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from treaty_ledger.domain.checkpoints import Checkpoint, NoteSigner
-from treaty_ledger.domain.errors import EventNotFound, InvalidInput, NotInTree
+from treaty_ledger.domain.errors import EventNotFound, InvalidInput, NotInTree, TreeDamaged
 from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.domain.merkle import (
     Node,
@@ -140,9 +140,12 @@ class LedgerTree:
                 try:
                     with self.view.cursor(commit=True) as c:
                         grown = self.append(c, events, edge, sign=len(notifications) < _PAGE)
-                except IntegrityError:
-                    self._edge = None  # another process appended these first: go on from where it stopped
-                    continue
+                except IntegrityError as error:
+                    self._edge = self._read_edge()
+                    if self._edge.tracking == edge.tracking:  # nobody else appended: the failure comes back every time
+                        raise TreeDamaged(f"the Merkle tree cannot grow past notification {edge.tracking}: {error}; "
+                                          "run treaty-ledger verify", field="tree") from error
+                    continue  # another process appended these first: go on from where it stopped
                 self._edge = grown
                 appended += len(events)
                 if progress is not None:
@@ -260,8 +263,8 @@ class LedgerTree:
         if slug is None:
             c.execute(self.view.q("SELECT treaty FROM {tl_tree_treaties} WHERE uuid = ?"), (originator,))
             row = c.fetchone()
-            if row is None:  # pragma: no cover - a registration always comes before its treaty's events
-                raise IntegrityError(f"treaty {originator} has events but no registration in the tree")
+            if row is None:  # a registration always comes before its treaty's events
+                raise TreeDamaged(f"treaty {originator} has events but no registration in the Merkle tree; run treaty-ledger verify", field="tree")
             slug = self._slugs[originator] = str(row["treaty"])
         return slug
 
@@ -289,7 +292,8 @@ class LedgerTree:
                 found[(int(row["level"]), int(row["idx"]))] = bytes(row["hash"])
         missing = [node for node in wanted if node not in found]
         if missing:
-            raise IntegrityError(f"the tree lacks nodes {missing[:3]}: its tables were altered")
+            raise TreeDamaged(f"the Merkle tree lacks nodes {missing[:3]} (level, index): its tables were altered; run treaty-ledger verify",
+                              field="tree")
         return found
 
     def nodes(self, wanted: Sequence[Node]) -> Mapping[Node, bytes]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from treaty_ledger.domain.checkpoints import Checkpoint, NoteVerifier, open_checkpoint
-from treaty_ledger.domain.errors import BadCheckpoint, SnapshotRejected
+from treaty_ledger.domain.errors import BadCheckpoint, LedgerError, SnapshotRejected
 from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.domain.merkle import leaf_hash, node_hash, root_from_frontier
 from treaty_ledger.domain.records import canonical_json
@@ -41,13 +41,17 @@ class CompactRange:
         self.size = 0
         self._edge: list[tuple[int, bytes]] = []  # (level, hash), largest first
 
-    def append(self, leaf: bytes) -> None:
-        level, hashed = 0, leaf
+    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Append a leaf; the inner nodes it completes, ``(level, index, hash)``, lowest first."""
+        level, hashed, index = 0, leaf, self.size
+        completed = []
         while self._edge and self._edge[-1][0] == level:
             _, left = self._edge.pop()
             level, hashed = level + 1, node_hash(left, hashed)
+            completed.append((level, index >> level, hashed))
         self._edge.append((level, hashed))
         self.size += 1
+        return completed
 
     def root(self) -> bytes:
         """The root of the tree so far (RFC 9162's MTH; the empty tree's when there is no leaf)."""
@@ -112,13 +116,22 @@ def _notifications(ledger: Ledger) -> Iterator[Any]:
 def audit_tree(ledger: Ledger, tree: LedgerTree, *, verifier: NoteVerifier | None, kept: Checkpoint | None) -> TreeReport:
     """Check the stored events, the tree, its checkpoints and the snapshots against each other (see the module's text)."""
     report = TreeReport(kept=kept)
+    try:
+        _audit(report, ledger, tree, verifier, kept)
+    except (ValueError, TypeError, KeyError, LedgerError) as error:  # a row no version of the ledger writes
+        report.fail(f"the tree's tables hold a row the ledger never writes ({type(error).__name__}: {error}): they were altered")
+    return report
+
+
+def _audit(report: TreeReport, ledger: Ledger, tree: LedgerTree, verifier: NoteVerifier | None, kept: Checkpoint | None) -> None:
     stored_checkpoints = {c.size: c for c in _all_checkpoints(tree)}
     snapshot_heads = _snapshot_versions(ledger)
     chain_hashes: dict[tuple[str, int], str] = {}
     edge = CompactRange()
     slugs: dict[str, str] = {}
     roots: dict[int, bytes] = {}
-    stored_leaves = _StoredLeaves(tree)
+    held = tree.size()
+    stored = _StoredNodes(tree)
     for notification in _notifications(ledger):
         try:
             event = ledger.mapper.to_domain_event(notification)
@@ -130,24 +143,32 @@ def audit_tree(ledger: Ledger, tree: LedgerTree, *, verifier: NoteVerifier | Non
             report.fail(f"notification {notification.id}: the stored event does not decode ({error})")
             continue
         index = edge.size
-        edge.append(hashed)
-        stored = stored_leaves.at(index)
-        if stored is not None and stored != hashed:
-            report.fail(f"leaf {index} ({slug} event {sequence}): the stored event no longer hashes to the tree's leaf")
+        completed = edge.append(hashed)
+        if index < held:
+            leaf = stored.at(0, index)
+            if leaf is None:
+                report.fail(f"leaf {index} ({slug} event {sequence}) is missing from the tree's tables")
+            elif leaf[0] != hashed or leaf[1:] != (slug, sequence, notification.id):
+                report.fail(f"leaf {index} ({slug} event {sequence}): the stored event no longer hashes to the tree's leaf, "
+                            "or the leaf names another event")
+            for level, position, node in completed:
+                found = stored.at(level, position)
+                if found is None or found[0] != node:
+                    report.fail(f"the tree's node ({level}, {position}) is {'missing' if found is None else 'not the hash of its leaves'}: "
+                                "proofs through it would fail")
         key = (str(event.originator_id), event.originator_version)
         if key in snapshot_heads:
             chain_hashes[key] = str(getattr(event, "hash", ""))
         if edge.size in stored_checkpoints or (kept is not None and edge.size == kept.size):
             roots[edge.size] = edge.root()
     report.leaves = edge.size
-    held = tree.size()
     report.unsigned = held - (max(stored_checkpoints) if stored_checkpoints else 0)
     if held > edge.size:
         report.fail(f"the tree holds {held} leaves but the store only {edge.size} events: events were deleted")
     elif held < edge.size and (held or stored_checkpoints):
         report.fail(f"{edge.size - held} events after leaf {held} are not in the Merkle tree: recorded behind the ledger's back (or by a "
                     "process that stopped before it grew the tree: the API grows it when it next catches up)")
-    _check_checkpoints(report, stored_checkpoints, roots, verifier, tree.origin, edge.size)
+    _check_checkpoints(report, stored_checkpoints, roots, verifier, edge.size)
     if kept is not None:
         if edge.size < kept.size:
             report.fail(f"the store holds {edge.size} events, fewer than the {kept.size} of the checkpoint kept: events were deleted")
@@ -155,7 +176,6 @@ def audit_tree(ledger: Ledger, tree: LedgerTree, *, verifier: NoteVerifier | Non
             report.fail(f"the store's first {kept.size} events no longer hash to the root of the checkpoint kept: "
                         "history before it was changed")
     _check_snapshots(report, ledger, snapshot_heads, chain_hashes)
-    return report
 
 
 def _all_checkpoints(tree: LedgerTree) -> list[Any]:
@@ -169,31 +189,36 @@ def _all_checkpoints(tree: LedgerTree) -> list[Any]:
         after = page[-1].size
 
 
-class _StoredLeaves:
-    """The tree's stored leaf hashes, read a page at a time as the walk reaches them."""
+class _StoredNodes:
+    """The tree's stored nodes, ``(hash, treaty, sequence, notification)`` by level and index, read a page of a level at a time
+    as the walk reaches them (it reaches each level's nodes in order)."""
+
+    _PAGE = 5000
 
     def __init__(self, tree: LedgerTree) -> None:
         self.tree = tree
-        self.page: dict[int, bytes] = {}
-        self.end = 0
+        self.pages: dict[int, tuple[int, dict[int, tuple[Any, ...]]]] = {}  # level: (end, nodes)
 
-    def at(self, index: int) -> bytes | None:
-        if index >= self.end:
+    def at(self, level: int, index: int) -> tuple[Any, ...] | None:
+        end, page = self.pages.get(level, (0, {}))
+        if index >= end or index < end - self._PAGE:
             with self.tree.view.cursor(commit=False) as c:
-                c.execute(self.tree.view.q("SELECT idx, hash FROM {tl_tree_nodes} WHERE level = 0 AND idx >= ? AND idx < ?"),
-                          (index, index + 5000))
-                self.page = {int(row["idx"]): bytes(row["hash"]) for row in c.fetchall()}
-            self.end = index + 5000
-        return self.page.get(index)
+                c.execute(self.tree.view.q("SELECT idx, hash, treaty, sequence, notification_id FROM {tl_tree_nodes} "
+                                           "WHERE level = ? AND idx >= ? AND idx < ?"), (level, index, index + self._PAGE))
+                page = {int(row["idx"]): (bytes(row["hash"]), row["treaty"], None if row["sequence"] is None else int(row["sequence"]),
+                                          None if row["notification_id"] is None else int(row["notification_id"]))
+                        for row in c.fetchall()}
+            self.pages[level] = (index + self._PAGE, page)
+        return page.get(index)
 
 
-def _check_checkpoints(report: TreeReport, stored: dict[int, Any], roots: dict[int, bytes], verifier: NoteVerifier | None,
-                       origin: str, size: int) -> None:
+def _check_checkpoints(report: TreeReport, stored: dict[int, Any], roots: dict[int, bytes], verifier: NoteVerifier | None, size: int) -> None:
     for checkpoint_size in sorted(stored):
         issued = stored[checkpoint_size]
         report.checkpoints_checked += 1
         if checkpoint_size > size:
-            continue  # reported as deleted events above
+            report.fail(f"checkpoint {checkpoint_size} was issued for more events than the store holds ({size}): events were deleted")
+            continue
         if roots.get(checkpoint_size) != issued.root:
             report.fail(f"checkpoint {checkpoint_size}: the store's first {checkpoint_size} events no longer hash to its root")
         if issued.note is None:

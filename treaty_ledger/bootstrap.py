@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -14,6 +15,7 @@ from eventsourcing.projection import ProjectionRunner
 from eventsourcing.utils import Environment, get_topic
 
 from treaty_ledger.domain.checkpoints import NoteSigner
+from treaty_ledger.domain.errors import TreeDamaged
 from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.domain.records import Record
 from treaty_ledger.projections.read_model import ReadModel
@@ -43,6 +45,8 @@ __all__ = [
     "open_view",
 ]
 
+
+_log = logging.getLogger(__name__)
 
 _TRACKING_TABLE = {"sqlite": "tracking", "postgresql": f"{LedgerProjection.name}_tracking"}
 """Where eventsourcing keeps the views' tracking record."""
@@ -163,7 +167,10 @@ class Services:
         """
         applied = self.read.refresh()
         if self.tree.position is None or self.tree.position != self.projection.tracked:
-            self.tree.catch_up(self.ledger)
+            try:
+                self.tree.catch_up(self.ledger)
+            except TreeDamaged as damaged:  # the write is recorded and the views current; proofs say what is wrong
+                _log.error("%s", damaged.reason)
         return applied
 
     def verify_ledger(self) -> dict[str, Any]:
