@@ -60,7 +60,21 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 from asof_benchmark import percentile, record_treaty, reference_loop_ms, synthetic_treaty
-from write_path import POSTGRES, CheckFailed, Outcome, at_most, failure, fresh_store, machine, ms, postgres_version, print_summary, show, statement
+from write_path import (
+    POSTGRES,
+    CheckFailed,
+    Outcome,
+    at_most,
+    failure,
+    fresh_store,
+    interleaved,
+    machine,
+    ms,
+    postgres_version,
+    print_summary,
+    show,
+    statement,
+)
 
 from treaty_ledger.bootstrap import Services, open_services
 from treaty_ledger.domain.checkpoints import NoteSigner
@@ -236,14 +250,7 @@ def proofs(services: Services, backend: str, size: int, sizes: Sizes, rng: rando
     for _ in range(CHECKED):
         inclusion(True)
         check_consistency()
-    for _ in range(10):  # warm up
-        for step in steps.values():
-            step()
-    for _ in range(sizes.proofs):
-        names = list(steps)
-        rng.shuffle(names)
-        for name in names:
-            samples[name].append(steps[name]())
+    samples.update(interleaved(steps, sizes.proofs, rng, warm_up=10))
     p50 = {name: statistics.median(values) for name, values in samples.items()}
     p99 = {name: percentile(values, 0.99) for name, values in samples.items()}
     print("  p50 / p99: " + ", ".join(f"{name} {ms(p50[name])} / {ms(p99[name])}" for name in samples)
@@ -295,15 +302,7 @@ def writes(services: Services, backend: str, slug: str, sizes: Sizes, rng: rando
         return seconds
 
     steps: dict[str, Callable[[], float]] = {"without": without_tree, "with": with_tree}
-    samples: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(5):  # warm up: the treaty in the ledger's cache
-        for step in steps.values():
-            step()
-    for _ in range(sizes.writes):
-        names = list(steps)
-        rng.shuffle(names)
-        for name in names:
-            samples[name].append(steps[name]())
+    samples = interleaved(steps, sizes.writes, rng, warm_up=5)  # warm-up: the treaty in the ledger's cache
     latest = tree.sign()  # writes sign at most once a second: the newest, signed on demand
     if tree.size() != before + counter or latest is None or latest.size != before + counter or latest.note is None:
         raise CheckFailed(f"after {counter} writes the tree holds {tree.size():,} leaves (was {before:,}); latest checkpoint "

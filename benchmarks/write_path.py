@@ -170,6 +170,20 @@ def at_least(item: str, backend: str, figure: float, floor: float, share: float,
                         f">= {share:g}", ratio >= share))
 
 
+def interleaved(steps: dict[str, Callable[[], float]], rounds: int, rng: random.Random, *, warm_up: int) -> dict[str, list[float]]:
+    """Each step's timings over ``rounds`` rounds, the steps in a shuffled order each round, after ``warm_up`` untimed rounds."""
+    for _ in range(warm_up):
+        for step in steps.values():
+            step()
+    samples: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        names = list(steps)
+        rng.shuffle(names)
+        for name in names:
+            samples[name].append(steps[name]())
+    return samples
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
 
@@ -445,7 +459,6 @@ def one_write(backend: str, store: Store, sizes: Sizes, slugs: dict[int, str], s
             httpx.Client(base_url=bare.url, headers=headers, timeout=120) as plain:
         print(f"  {sizes.http_writes} rounds of one POST each to the {http_small:,}- and {http_large:,}-event treaties, the bare route,"
               " and one eventsourcing get + change + save, in a shuffled order ...", flush=True)
-        samples: dict[str, list[float]] = {"small": [], "large": [], "bare": [], "floor": []}
         counter = 0
 
         def post(treaty: str) -> float:
@@ -464,14 +477,7 @@ def one_write(backend: str, store: Store, sizes: Sizes, slugs: dict[int, str], s
             "small": lambda: post(slugs[http_small]), "large": lambda: post(slugs[http_large]),
             "bare": post_bare, "floor": lambda: get_change_save(floor, aggregate),
         }
-        for _ in range(5):  # warm up: the treaties loaded into the server's cache, connections open
-            for step in steps.values():
-                step()
-        for _ in range(sizes.http_writes):
-            names = list(steps)
-            rng.shuffle(names)
-            for name in names:
-                samples[name].append(steps[name]())
+        samples = interleaved(steps, sizes.http_writes, rng, warm_up=5)  # warm-up: the treaties in the server's cache, connections open
         p50 = {name: statistics.median(values) for name, values in samples.items()}
         p99 = {name: percentile(values, 0.99) for name, values in samples.items()}
         print("  p50 / p99: " + ", ".join(f"{name} {ms(p50[name])} / {ms(p99[name])}" for name in samples)
