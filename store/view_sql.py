@@ -114,7 +114,7 @@ class ViewStatements:
                    f"treaty TEXT, sequence INTEGER, event_id TEXT, notification_id {n}, PRIMARY KEY (level, idx)){self.clustered}"),
             # Leaves found by treaty and sequence (an event id is looked up in the views first): a write inserts into this
             # index where its treaty's last leaves are, not at a random place as an index of event ids would.
-            self.q("CREATE UNIQUE INDEX IF NOT EXISTS tl_tree_nodes_place ON {tl_tree_nodes} (treaty, sequence)"),
+            self.q("CREATE UNIQUE INDEX IF NOT EXISTS tl_tree_nodes_place ON {tl_tree_nodes} (treaty, sequence) WHERE level = 0"),
             self.q("CREATE TABLE IF NOT EXISTS {tl_tree_treaties} (uuid TEXT PRIMARY KEY, treaty TEXT NOT NULL)"),
             self.q(f"CREATE TABLE IF NOT EXISTS {{tl_checkpoints}} (size {n} PRIMARY KEY, root TEXT NOT NULL, note TEXT, issued_at {self.stamp_type} NOT NULL)"),
         ]
