@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections import ChainMap
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from eventsourcing.persistence import IntegrityError, Tracking
 
@@ -109,6 +110,7 @@ class LedgerTree:
         self._slugs: dict[str, str] = {}
         self._lock = threading.Lock()
         self._edge: Edge | None = None
+        self._inserts: dict[int, str] = {}
         self._signed_at = -float("inf")
         self.checkpoint_seconds = CHECKPOINT_SECONDS
         """A write issues a signed checkpoint when this process has signed none for this long (and a catch-up always, at its end)."""
@@ -198,7 +200,7 @@ class LedgerTree:
         :attr:`checkpoint_seconds`.
         """
         size = edge.size
-        nodes = dict(edge.nodes)
+        nodes: ChainMap[Node, bytes] = ChainMap({}, cast("MutableMapping[Node, bytes]", edge.nodes))  # new nodes go in the first map only
         new_nodes: list[tuple[Any, ...]] = []
         treaties: list[tuple[str, str]] = []
         for event, notification in events:
@@ -225,12 +227,18 @@ class LedgerTree:
             c.executemany(self.view.q("INSERT INTO {tl_tree_treaties} VALUES (?, ?)"), treaties)
         for start in range(0, len(new_nodes), 500):  # one statement per 500 rows (a write's one or two: one round trip)
             chunk = new_nodes[start : start + 500]
-            c.execute(self.view.q(f"INSERT INTO {{tl_tree_nodes}} VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?)'] * len(chunk))}"),
-                      [value for row in chunk for value in row])
+            c.execute(self._insert_nodes(len(chunk)), [value for row in chunk for value in row])
         grown = Edge(events[-1][1] if events else edge.tracking, size, {node: nodes[node] for node in frontier(size)})
         if sign or time.monotonic() - self._signed_at >= self.checkpoint_seconds:
             self._sign(c, grown)
         return grown
+
+    def _insert_nodes(self, rows: int) -> str:
+        """The ``INSERT`` of ``rows`` nodes (made once per count: a write's is one of two or three)."""
+        statement = self._inserts.get(rows)
+        if statement is None:
+            statement = self._inserts[rows] = self.view.q(f"INSERT INTO {{tl_tree_nodes}} VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?)'] * rows)}")
+        return statement
 
     def _sign(self, c: Any, edge: Edge) -> None:
         """Issue the signed checkpoint of the tree at ``edge`` in transaction ``c`` (nothing without a signing key)."""
