@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -61,16 +60,14 @@ sys.path.insert(0, str(HERE))
 
 from asof_benchmark import percentile, record_treaty, reference_loop_ms, synthetic_treaty
 from write_path import (
-    POSTGRES,
     CheckFailed,
     Outcome,
     at_most,
     failure,
     fresh_store,
     interleaved,
-    machine,
     ms,
-    postgres_version,
+    print_run,
     print_summary,
     show,
     statement,
@@ -79,7 +76,6 @@ from write_path import (
 from treaty_ledger.bootstrap import Services, open_services
 from treaty_ledger.domain.checkpoints import NoteSigner
 from treaty_ledger.domain.merkle import verify_consistency, verify_inclusion
-from treaty_ledger.store.database import parse_database_url
 from treaty_ledger.store.signing import DEFAULT_ORIGIN, load_signer
 from treaty_ledger.store.tree import _PAGE as TREE_PAGE
 
@@ -357,11 +353,7 @@ def main() -> int:
         parser.error(f"--events: at least {2 * PER_TREATY}")
 
     signer, signed_with = run_signer()
-    print(machine())
-    if "postgres" in args.backends:
-        print(f"store: {postgres_version()} at {parse_database_url(POSTGRES).redacted()}; SQLite {sqlite3.sqlite_version}")
-    print(f"sizes: {'quick' if args.quick else 'full'}: {sizes}; checkpoints signed with {signed_with}")
-    print(f"reference loop (sum of 1,000,000 squares): {reference_loop_ms():.1f} ms at start", flush=True)
+    print_run(args.backends, f"{'quick' if args.quick else 'full'}: {sizes}; checkpoints signed with {signed_with}")
     rng = random.Random(args.seed)
     outcomes: list[Outcome] = []
     folder = Path(tempfile.mkdtemp(prefix="treaty-tree-"))

@@ -760,6 +760,15 @@ def postgres_version() -> str:
         return f"PostgreSQL at {POSTGRES} does not answer: {error}"
 
 
+def print_run(backends: Sequence[str], sizes: str) -> None:
+    """What a run measures on: the machine, the stores, the sizes, and the reference loop at the start."""
+    print(machine())
+    if "postgres" in backends:
+        print(f"store: {postgres_version()} at {parse_database_url(POSTGRES).redacted()}; SQLite {sqlite3.sqlite_version}")
+    print(f"sizes: {sizes}")
+    print(f"reference loop (sum of 1,000,000 squares): {reference_loop_ms():.1f} ms at start", flush=True)
+
+
 def print_summary(outcomes: list[Outcome]) -> None:
     header = ("target", "backend", "figure", "floor", "ratio", "goal", "verdict")
     rows = [header, *((o.item, o.backend, o.figure, o.floor, o.ratio, o.goal, o.verdict) for o in outcomes)]
@@ -806,11 +815,7 @@ def main() -> int:
     if len(sizes.rebuild_sizes) > 1 and sorted(sizes.rebuild_sizes) != list(sizes.rebuild_sizes):
         parser.error("--rebuild-sizes go from the smallest to the largest")
 
-    print(machine())
-    if "postgres" in args.backends:
-        print(f"store: {postgres_version()} at {parse_database_url(POSTGRES).redacted()}; SQLite {sqlite3.sqlite_version}")
-    print(f"sizes: {'quick' if args.quick else 'full'}: {sizes}")
-    print(f"reference loop (sum of 1,000,000 squares): {reference_loop_ms():.1f} ms at start", flush=True)
+    print_run(args.backends, f"{'quick' if args.quick else 'full'}: {sizes}")
     rng = random.Random(args.seed)
     outcomes: list[Outcome] = []
     folder = Path(tempfile.mkdtemp(prefix="treaty-write-path-"))

@@ -78,12 +78,12 @@ def consistency_json(first: int, second: int, path: Sequence[bytes]) -> dict[str
 def receipt(answer: Mapping[str, Any], treaty: str, *, ledger: Ledger, view: LedgerView, tree: LedgerTree) -> dict[str, Any]:
     """``answer`` with its receipt: the signed checkpoint and the inclusion proof of every event it rests on (and the registration)."""
     issued = signed_checkpoint(tree, ledger)
-    records = []
-    for event_id in cited_events(answer):
-        record = view.record_by_id(event_id)
-        if record is None:
-            raise EventNotFound(f"no event {event_id!r} in the views", field="event")
-        records.append(record)
+    cited = cited_events(answer)
+    held = view.records_by_id(cited)
+    missing = next((event_id for event_id in cited if event_id not in held), None)
+    if missing is not None:
+        raise EventNotFound(f"no event {missing!r} in the views", field="event")
+    records = [held[event_id] for event_id in cited]
     proofs = tree.inclusions(tree.leaves(treaty, [0, *(r.sequence for r in records)]), issued.size)
     entries = [ledger.treaty(treaty).registration_entry(), *(r.to_json() for r in records)]
     return {

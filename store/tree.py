@@ -51,7 +51,7 @@ from treaty_ledger.domain.records import canonical_json
 from treaty_ledger.domain.treaty import Treaty
 from treaty_ledger.store.views import LedgerView, stored_moment
 
-__all__ = ["CHECKPOINT_SECONDS", "Edge", "InclusionProof", "IssuedCheckpoint", "Leaf", "LedgerTree"]
+__all__ = ["CHECKPOINT_SECONDS", "Edge", "InclusionProof", "IssuedCheckpoint", "Leaf", "LedgerTree", "leaf_of"]
 
 _PAGE = 1000
 """Notifications appended per transaction while the tree catches up."""
@@ -98,6 +98,15 @@ class InclusionProof:
     leaf: Leaf
     size: int
     path: list[bytes]
+
+
+def leaf_of(event: object, slug: str) -> tuple[int, str | None, bytes]:
+    """The sequence (0: the registration), event id and leaf hash of a stored ledger event of treaty ``slug``."""
+    if isinstance(event, Treaty.Registered):
+        return 0, None, leaf_hash(canonical_json(event.entry()))
+    if isinstance(event, Treaty.EventRecorded):
+        return event.sequence, event.event_id, leaf_hash(event.to_record(slug).canonical())
+    raise TypeError(f"the tree has no leaf for {type(event).__name__}")  # the ledger stores these two kinds only
 
 
 class LedgerTree:
@@ -208,14 +217,10 @@ class LedgerTree:
                 slug = event.slug
                 treaties.append((str(event.originator_id), slug))
                 self._slugs[str(event.originator_id)] = slug
-                data, sequence, event_id = canonical_json(event.entry()), 0, None
-            elif isinstance(event, Treaty.EventRecorded):
-                slug = self._slug(c, str(event.originator_id))
-                data, sequence, event_id = event.to_record(slug).canonical(), event.sequence, event.event_id
-            else:  # pragma: no cover - the ledger stores these two kinds only
-                raise TypeError(f"the tree has no leaf for {type(event).__name__}")
+            else:
+                slug = self._slug(c, str(getattr(event, "originator_id", "")))
+            sequence, event_id, hashed = leaf_of(event, slug)
             index = size
-            hashed = leaf_hash(data)
             nodes[(0, index)] = hashed
             new_nodes.append((0, index, hashed, slug, sequence, event_id, notification))
             for level, position in completed_nodes(index):
@@ -254,14 +259,12 @@ class LedgerTree:
         latest = self.latest()
         if self.signer is None:
             return latest
-        with self.view.cursor(commit=False) as c:
-            size = self._size(c)
-        if size == 0 or (latest is not None and latest.size >= size):
+        edge = self._read_edge()
+        if edge.size == 0 or (latest is not None and latest.size >= edge.size):
             return latest
         try:
             with self.view.cursor(commit=True) as c:
-                size = self._size(c)
-                self._sign(c, Edge(None, size, self._nodes(c, frontier(size))))
+                self._sign(c, edge)
         except IntegrityError:
             pass  # another process signed this size first
         return self.latest()

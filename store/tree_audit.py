@@ -26,12 +26,11 @@ from typing import Any
 from treaty_ledger.domain.checkpoints import Checkpoint, NoteVerifier, open_checkpoint
 from treaty_ledger.domain.errors import BadCheckpoint, LedgerError, SnapshotRejected
 from treaty_ledger.domain.ledger import Ledger
-from treaty_ledger.domain.merkle import leaf_hash, node_hash, root_from_frontier
-from treaty_ledger.domain.records import canonical_json
+from treaty_ledger.domain.merkle import node_hash, root_from_frontier
 from treaty_ledger.domain.treaty import Treaty
-from treaty_ledger.store.tree import LedgerTree
+from treaty_ledger.store.tree import LedgerTree, leaf_of
 
-__all__ = ["CompactRange", "TreeReport", "audit_tree", "leaf_of"]
+__all__ = ["CompactRange", "TreeReport", "audit_tree"]
 
 
 class CompactRange:
@@ -58,17 +57,15 @@ class CompactRange:
         return root_from_frontier([hashed for _, hashed in self._edge])
 
 
-def leaf_of(event: object, slugs: dict[str, str]) -> tuple[str, int, bytes]:
+def _leaf(event: object, slugs: dict[str, str]) -> tuple[str, int, bytes]:
     """The treaty, sequence and leaf hash of a stored ledger event (``slugs``: treaty slugs by aggregate id, filled by registrations)."""
     if isinstance(event, Treaty.Registered):
         slugs[str(event.originator_id)] = event.slug
-        return event.slug, 0, leaf_hash(canonical_json(event.entry()))
-    if isinstance(event, Treaty.EventRecorded):
-        slug = slugs.get(str(event.originator_id))
-        if slug is None:
-            raise KeyError(str(event.originator_id))
-        return slug, event.sequence, leaf_hash(event.to_record(slug).canonical())
-    raise TypeError(type(event).__name__)
+    slug = slugs.get(str(getattr(event, "originator_id", "")))
+    if slug is None:
+        raise KeyError(str(getattr(event, "originator_id", "")))
+    sequence, _, hashed = leaf_of(event, slug)
+    return slug, sequence, hashed
 
 
 @dataclass
@@ -135,7 +132,7 @@ def _audit(report: TreeReport, ledger: Ledger, tree: LedgerTree, verifier: NoteV
     for notification in _notifications(ledger):
         try:
             event = ledger.mapper.to_domain_event(notification)
-            slug, sequence, hashed = leaf_of(event, slugs)
+            slug, sequence, hashed = _leaf(event, slugs)
         except KeyError as missing:
             report.fail(f"notification {notification.id}: an event of treaty {missing} whose registration is not in the store")
             continue

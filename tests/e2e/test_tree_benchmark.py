@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from tests.conftest import postgres_base_url, require_postgres
+from tests.e2e.benchmark_output import summary_cells
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,13 +49,9 @@ def check_output(result: subprocess.CompletedProcess[str], backend: str) -> None
     assert re.search(r"p50 / p99: inclusion [\d.]+ ms / [\d.]+ ms, consistency [\d.]+ ms / [\d.]+ ms, floor", result.stdout)
     assert re.search(r"p50 / p99: without the tree [\d.]+ ms / [\d.]+ ms, with it [\d.]+ ms / [\d.]+ ms", result.stdout)
 
-    summary = lines[lines.index("summary") + 1:]
-    header, rule, *rows = summary
-    assert header.split() == ["target", "backend", "figure", "floor", "ratio", "goal", "verdict"]
-    assert set(rule.replace(" ", "")) == {"-"}
-    cells = [re.split(r"\s{2,}", row.strip()) for row in rows]
+    cells = summary_cells(lines)
     assert [row[0] for row in cells] == ITEMS
-    assert all(row[1] == backend and len(row) == 7 for row in cells), rows
+    assert all(row[1] == backend and len(row) == 7 for row in cells), cells
     assert [row[5] for row in cells] == GOALS
     for row in cells:
         assert float(row[4].rstrip("x")) > 0, row
