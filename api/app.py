@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = FastAPI(title="Treaty Ledger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = chosen
     install_error_handlers(app)
-    for router in (treaties.router, events.router, queries.router, proofs.router, health.router):
+    for router in (treaties.router, events.router, queries.router, queries.states_router, proofs.router, health.router):
         app.include_router(router)
     app.openapi = lambda: openapi_document(app, reads_open=not chosen.require_read_key)  # type: ignore[method-assign]
     return app

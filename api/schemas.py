@@ -124,13 +124,108 @@ class Contracting(BaseModel):
 
 
 class Suspension(BaseModel):
-    """A suspension of implementation."""
+    """A suspension of implementation, with its scope and the basis it claims."""
 
     model_config = ConfigDict(extra="allow")
 
     state: str
     since: Date
+    towards: list[str] = Field(description="the states it concerns (all when empty)")
+    scope: Literal["complete", "partial"] | None = Field(None, description="all of the treaty, or part of it (see detail)")
+    detail: str | None = Field(None, description="what is suspended")
+    basis: str | None = Field(None, description="the ground the suspending state claims (e.g. 'countermeasure')")
+    events: list[str]
+
+
+class StateSuspension(BaseModel):
+    """A state's suspension of implementation in force on the date."""
+
+    since: Date
     towards: list[str]
+    scope: Literal["complete", "partial"] | None = None
+    detail: str | None = None
+    basis: str | None = None
+    events: list[str]
+
+
+class Extension(BaseModel):
+    """An extension of a treaty's term: when it was made, the new expiry date, and its events."""
+
+    on: Date
+    until: Date
+    events: list[str]
+
+
+class InstrumentCount(BaseModel):
+    """Instruments the entry-into-force rule requires, and how many are deposited (and not withdrawn) on the date."""
+
+    required: int
+    deposited: int
+
+
+class RequiredStates(BaseModel):
+    """The states the entry-into-force rule names: those that have deposited an instrument on the date, and those missing."""
+
+    required: int
+    met: list[str]
+    missing: list[str]
+
+
+class Conditions(BaseModel):
+    """The entry-into-force rule's conditions on the date: met, and what is missing."""
+
+    instruments: InstrumentCount | None = Field(description="null when the rule counts no instruments")
+    required_states: RequiredStates | None = Field(description="null when the rule names no states")
+    met: bool = Field(description="whether every condition is met (the recorded entered_into_force event says when it entered into force)")
+
+
+class Provisional(BaseModel):
+    """A provisional application in force."""
+
+    id: str
+    provisions: str | None = Field(description="the provisions applied, when not the whole treaty")
+    since: Date
+    events: list[str]
+
+
+class ReservationItem(BaseModel):
+    """A reservation in force: the reserving state, its text and the provisions it concerns."""
+
+    id: str = Field(description="the reservation_made event's id")
+    state: str = Field(description="the reserving state")
+    text: str
+    articles: list[str]
+    since: Date
+    events: list[str]
+
+
+class DeclarationItem(ReservationItem):
+    """A declaration in force (interpretative, or accepting an optional clause)."""
+
+    id: str = Field(description="the declaration_made event's id")
+    kind: str | None
+
+
+class ObjectionItem(BaseModel):
+    """An objection in force to a reservation."""
+
+    id: str = Field(description="the objection_made event's id")
+    state: str = Field(description="the objecting state")
+    reservation: str = Field(description="the reservation_made event objected to")
+    reserving_state: str
+    text: str
+    precludes_entry_into_force: bool
+    since: Date
+    events: list[str]
+
+
+class TerritoryItem(BaseModel):
+    """A territorial application in force: the treaty extended to a territory (applies) or it excluded."""
+
+    id: str
+    territory: str
+    applies: bool
+    since: Date
     events: list[str]
 
 
@@ -147,13 +242,17 @@ class MembershipPublic(BaseModel):
     as_of: Date
     known_at: datetime | None
     in_force: bool
-    phase: Literal["not_in_force", "in_force", "terminated"]
+    phase: Literal["not_in_force", "in_force", "expired", "terminated"]
+    expires_on: Date | None = Field(description="for a treaty with a term: when it expires (or expired), as extended by then; else null")
+    extensions: list[Extension] = Field(description="the extensions of its term made by then")
     parties: list[str] = Field(description="States Parties, withdrawing states included, sorted")
     signatories: list[str] = Field(description="states that signed and are not bound")
     contracting: list[Contracting]
     withdrawing: list[Withdrawal]
     withdrawn: list[Withdrawal]
     suspended: list[Suspension]
+    provisionally_applying: list[str] = Field(description="states applying the treaty provisionally, sorted")
+    conditions: Conditions | None = Field(description="for a treaty with an entry_into_force rule: its conditions met and missing; else null")
     events: list[str] = Field(description="ids of the events this answer rests on")
 
 
@@ -166,14 +265,57 @@ class StatePublic(BaseModel):
     state: str
     as_of: Date
     known_at: datetime | None
-    status: Literal["none", "signatory", "contracting", "party", "withdrawing", "withdrawn", "terminated"]
+    status: Literal["none", "signatory", "contracting", "party", "withdrawing", "withdrawn", "terminated", "expired"]
     since: Date | None
     until: Date | None = Field(description="when this status ends, where already known")
     party: bool = Field(description="whether the state is a party on that date")
     effective_on: Date | None = Field(description="when a withdrawal takes effect, or when a contracting state becomes a party")
     notified_on: Date | None
     suspended: bool
+    suspension: StateSuspension | None = Field(description="its suspension of implementation in force, with scope and basis")
+    provisionally_applying: bool
+    provisional: Provisional | None
+    reservations: list[ReservationItem] = Field(description="its reservations in force")
+    declarations: list[DeclarationItem] = Field(description="its declarations in force")
+    objections_made: list[ObjectionItem] = Field(description="its objections in force to other states' reservations")
+    objections_received: list[ObjectionItem] = Field(description="objections in force to its reservations (state: the objector)")
+    territories: list[TerritoryItem] = Field(description="territories it extended the treaty to, or excluded, in force")
     events: list[str]
+
+
+class ReservationsPublic(BaseModel):
+    """The reservations, declarations and objections in force on a date, as known at a moment."""
+
+    treaty: str
+    as_of: Date
+    known_at: datetime | None
+    reservations: list[ReservationItem]
+    declarations: list[DeclarationItem]
+    objections: list[ObjectionItem]
+    events: list[str]
+
+
+class StateInTreaty(BaseModel):
+    """One state's standing in one treaty on a date."""
+
+    treaty: str
+    title: str | None
+    status: Literal["none", "signatory", "contracting", "party", "withdrawing", "withdrawn", "terminated", "expired"]
+    since: Date | None
+    effective_on: Date | None
+    party: bool
+    suspended: bool
+    suspension: StateSuspension | None
+    events: list[str]
+
+
+class StateAcrossPublic(BaseModel):
+    """One state's standing in every treaty of the ledger on a date, as known at a moment."""
+
+    state: str
+    as_of: Date
+    known_at: datetime | None
+    treaties: list[StateInTreaty]
 
 
 class CompliancePublic(BaseModel):

@@ -18,17 +18,6 @@ __all__ = ["ComplianceFold"]
 class ComplianceFold(FoldState):
     """The fold's handlers of compliance events."""
 
-    def referenced(self, event: Effective, name: str, kind: str, ref: str | None = None) -> Effective:
-        ref = str(event.fields[name]) if ref is None else ref
-        target = self.lookup(ref)
-        if target is None:
-            raise self.fail(name, f"no {kind} event with id {ref} in this treaty's history")
-        if target.type != kind:
-            raise self.fail(name, f"event {ref} is a {target.type} event, not a {kind} event")
-        if target.date > event.date:
-            raise self.fail(name, f"event {ref} is dated {target.date}, after this event's date {event.date}")
-        return target
-
     def on_restriction_imposed(self, event: Effective) -> None:
         f = event.fields
         self.put_item(Restriction(

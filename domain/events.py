@@ -29,7 +29,9 @@ __all__ = [
     "EVENT_TYPES",
     "LEDGER_FIELDS",
     "PARTICIPATION",
+    "RESERVATIONS",
     "RESTRICTION_KINDS",
+    "SUSPENSION_SCOPES",
     "TREATY_WIDE",
     "EventType",
     "FieldSpec",
@@ -38,12 +40,15 @@ __all__ = [
     "normalise_fields",
 ]
 
-Category = Literal["participation", "compliance", "record", "maintenance"]
+Category = Literal["participation", "reservations", "compliance", "record", "maintenance"]
 
 LEDGER_FIELDS = ("id", "treaty", "sequence", "recorded_at", "prev_hash", "hash")
 """Fields of a recorded event that the ledger sets, never the client."""
 
 RESTRICTION_KINDS = ("altitude", "distance", "exclusion_zone", "corridor", "airfield", "other")
+
+SUSPENSION_SCOPES = ("complete", "partial")
+"""How much of a treaty a suspension of implementation covers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +126,105 @@ EVENT_TYPES: dict[str, EventType] = {
             (_state(), FieldSpec("effective_on", "date", "a later date named by the note, when it names one")),
         ),
         EventType("withdrawal_rescinded", "participation", "the notice is revoked before it takes effect", (_state(),)),
-        EventType("implementation_suspended", "participation", "a state suspends implementation", (_state(), _TOWARDS)),
+        EventType(
+            "implementation_suspended",
+            "participation",
+            "a state suspends implementation; it stays a party",
+            (
+                _state(),
+                _TOWARDS,
+                FieldSpec("scope", "choice", "how much it suspends: all of the treaty, or part of it", choices=SUSPENSION_SCOPES),
+                FieldSpec("detail", "text", "what is suspended (e.g. 'inspections and data exchanges')"),
+                FieldSpec("basis", "text", "the ground claimed (e.g. 'Article 62 of the Vienna Convention', 'countermeasure')"),
+            ),
+        ),
         EventType("implementation_resumed", "participation", "the suspension ends", (_state(),)),
         EventType("terminated", "participation", "the treaty ends", treaty_wide=True),
+        EventType(
+            "extended",
+            "participation",
+            "the parties extend a treaty with a duration to a new expiry date (within the treaty's extension rule)",
+            (FieldSpec("until", "date", "the new expiry date: the treaty is not in force from this date", required=True),),
+            treaty_wide=True,
+        ),
+        EventType(
+            "provisional_application_started",
+            "participation",
+            "a state applies the treaty (or named provisions) provisionally before it is bound; it ends when the treaty "
+            "enters into force for the state, or the state leaves",
+            (_state(), FieldSpec("provisions", "text", "the provisions applied, when not the whole treaty")),
+        ),
+        EventType("provisional_application_ended", "participation", "a state stops applying the treaty provisionally", (_state(),)),
+        EventType(
+            "signature_withdrawn",
+            "participation",
+            "a signatory notifies that it does not intend to become a party ('unsigning'); it is no longer a signatory, "
+            "and its history stays",
+            (_state(),),
+        ),
+        EventType(
+            "instrument_withdrawn",
+            "participation",
+            "a deposited instrument is withdrawn before it took effect for the state, or a ratification of a treaty not in "
+            "force is revoked: the state is a signatory again, or nothing if it never signed",
+            (_state(),),
+        ),
+        EventType(
+            "reservation_made",
+            "reservations",
+            "a state's reservation: it excludes or modifies the legal effect of provisions for itself",
+            (_state("the reserving state"), FieldSpec("text", "text", "the reservation's text or summary", required=True),
+             FieldSpec("articles", "texts", "the provisions it concerns (e.g. 'Article 8')")),
+        ),
+        EventType(
+            "reservation_withdrawn",
+            "reservations",
+            "a state withdraws its reservation; objections to it end with it",
+            (_state("the reserving state"), _ref("reservation", "reservation_made", "the reservation_made event it withdraws")),
+        ),
+        EventType(
+            "declaration_made",
+            "reservations",
+            "a state's declaration: interpretative, or accepting an optional clause",
+            (_state("the declaring state"), FieldSpec("text", "text", "the declaration's text or summary", required=True),
+             FieldSpec("articles", "texts", "the provisions it concerns"),
+             FieldSpec("kind", "text", "what kind of declaration (e.g. 'interpretative', 'Article 12(3) acceptance')")),
+        ),
+        EventType(
+            "declaration_withdrawn",
+            "reservations",
+            "a state withdraws its declaration",
+            (_state("the declaring state"), _ref("declaration", "declaration_made", "the declaration_made event it withdraws")),
+        ),
+        EventType(
+            "objection_made",
+            "reservations",
+            "a state objects to another state's reservation",
+            (
+                _state("the objecting state"),
+                _ref("reservation", "reservation_made", "the reservation_made event objected to"),
+                FieldSpec("text", "text", "the objection's text or summary", required=True),
+                FieldSpec("precludes_entry_into_force", "boolean",
+                          "whether the objector opposes the treaty's entry into force between it and the reserving state (default false)"),
+            ),
+        ),
+        EventType(
+            "objection_withdrawn",
+            "reservations",
+            "a state withdraws its objection",
+            (_state("the objecting state"), _ref("objection", "objection_made", "the objection_made event it withdraws")),
+        ),
+        EventType(
+            "territorial_application",
+            "reservations",
+            "a state extends the treaty to a territory, or excludes one, from the date",
+            (
+                _state(),
+                FieldSpec("territory", "text", "the territory (free text, like a restriction's area)", required=True),
+                FieldSpec("applies", "boolean", "true: the treaty is extended to the territory; false: the territory is excluded",
+                          required=True),
+            ),
+        ),
         EventType(
             "restriction_imposed",
             "compliance",
@@ -256,6 +357,9 @@ EVENT_TYPES: dict[str, EventType] = {
 
 PARTICIPATION = frozenset(name for name, spec in EVENT_TYPES.items() if spec.category == "participation")
 """The types that change who is bound: each has its legal effect in the fold."""
+
+RESERVATIONS = frozenset(name for name, spec in EVENT_TYPES.items() if spec.category == "reservations")
+"""The types of reservations, declarations, objections and territorial application: each has its effect in the fold."""
 
 COMPLIANCE = frozenset(name for name, spec in EVENT_TYPES.items() if spec.category == "compliance")
 """The types of the compliance picture: each has its effect in the fold."""

@@ -21,12 +21,15 @@ from treaty_ledger.domain.text import MAX_TEXT, check_text
 
 __all__ = ["KIND_WORDS", "FieldKind", "FieldSpec", "normalise_value"]
 
-FieldKind = Literal["state", "states", "text", "choice", "date", "ref", "refs", "changes", "actor", "slug", "rules", "source"]
+FieldKind = Literal["state", "states", "text", "texts", "boolean", "choice", "date", "ref", "refs", "changes", "actor", "slug", "rules",
+                    "source"]
 
 KIND_WORDS: dict[str, str] = {
     "state": "a state",
     "states": "a list of states",
     "text": "text",
+    "texts": "a list of texts",
+    "boolean": "true or false",
     "choice": "one of",
     "date": "a date YYYY-MM-DD",
     "ref": "an event id",
@@ -73,6 +76,14 @@ def normalise_value(spec: FieldSpec, value: Any, *, field: str | None = None) ->
         return sorted(codes)
     if kind == "text":
         return check_text(value, field=name, max_length=spec.max_length or MAX_TEXT)
+    if kind == "texts":
+        if not isinstance(value, list):
+            raise InvalidInput("expected a list of texts", field=name)
+        return [check_text(item, field=f"{name}[{i}]", max_length=spec.max_length or MAX_TEXT) for i, item in enumerate(value)]
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise InvalidInput(f"expected true or false, got {value!r}", field=name)
+        return value
     if kind == "choice":
         if not isinstance(value, str) or value not in spec.choices:
             raise InvalidInput(f"expected one of {', '.join(spec.choices)}, got {value!r}", field=name)

@@ -19,13 +19,14 @@ from treaty_ledger.domain.compliance import ComplianceFold
 from treaty_ledger.domain.effective import Effective
 from treaty_ledger.domain.events import EVENT_TYPES, PARTICIPATION
 from treaty_ledger.domain.participation import ParticipationFold
+from treaty_ledger.domain.reservations import ReservationFold
 from treaty_ledger.domain.rules import TreatyRules
 from treaty_ledger.domain.timeline import Timeline
 
 __all__ = ["TimelineFold", "build_timeline"]
 
 
-class TimelineFold(ParticipationFold, ComplianceFold):
+class TimelineFold(ParticipationFold, ReservationFold, ComplianceFold):
     """One fold of a treaty's effective events: each event to its type's handler, in order."""
 
     def step(self, event: Effective) -> None:
@@ -47,7 +48,7 @@ class TimelineFold(ParticipationFold, ComplianceFold):
         without error has a timeline. With ``states``, only what was scheduled for them is
         applied (the rest is dropped): the timeline is then finished for those states alone,
         which is exact only when states cannot affect one another (no minimum number of
-        parties), and is for reading those states' standing only.
+        parties, no term), and is for reading those states' standing only.
         """
         if states is not None:
             self.pending = [item for item in self.pending if item[3] in states]

@@ -28,15 +28,12 @@ from typing import Any, Self
 from treaty_ledger.domain.effective import Effective
 from treaty_ledger.domain.errors import TimelineContradiction
 from treaty_ledger.domain.rules import TreatyRules
-from treaty_ledger.domain.timeline import TREATY_SCOPE, Allegation, Flight, Phase, Restriction, Scope, Segment, Suspension, Timeline
+from treaty_ledger.domain.timeline import ITEM_COLLECTIONS, TREATY_SCOPE, Item, Phase, Provisional, Scope, Segment, Suspension, Timeline
 
 __all__ = ["EventLookup", "FoldState", "Track"]
 
 EventLookup = Callable[[str], Effective | None]
 """Finds an effective event of the treaty by id (``None``: no such event, or it was retracted)."""
-
-_ITEMS = {Restriction: "restrictions", Allegation: "allegations", Flight: "flights"}
-
 
 @dataclass(slots=True)
 class Track:
@@ -55,14 +52,16 @@ class Track:
     joining_token: int = 0
     suspension: str | None = None
     """The id of the state's latest suspension of implementation (in :attr:`Timeline.suspensions`)."""
+    provisional: str | None = None
+    """The id of the state's latest provisional application (in :attr:`Timeline.provisional`)."""
     dissolved: tuple[date, str, date | None, date | None, date | None] | None = None
     predecessor: str | None = None
 
     def copied(self) -> Track:
         """A copy that can be changed without changing this one."""
         return Track(self.state, self.status, self.since, dict(self.detail), list(self.events), self.signed_on, self.deposited_on,
-                     self.in_force_since, self.joining_on, self.withdrawal_token, self.joining_token, self.suspension, self.dissolved,
-                     self.predecessor)
+                     self.in_force_since, self.joining_on, self.withdrawal_token, self.joining_token, self.suspension,
+                     self.provisional, self.dissolved, self.predecessor)
 
 
 class FoldState:
@@ -77,6 +76,12 @@ class FoldState:
         self.counter = 0
         self.in_force_on: date | None = None
         self.terminated_on: date | None = None
+        self.expires_on: date | None = None
+        """For a treaty with a term, in force: the date it expires, as extended so far."""
+        self.expired_on: date | None = None
+        self.extensions: tuple[dict[str, Any], ...] = ()
+        """The extensions so far: ``{"on", "until", "events"}`` each."""
+        self.expiry_token = 0
         self.adopted_on: date | None = None
         self.current: Effective | None = None
         self.touched: set[Scope] = set()
@@ -94,8 +99,7 @@ class FoldState:
         child = object.__new__(type(self))
         child.__dict__.update(self.__dict__)
         timeline = self.timeline
-        child.timeline = Timeline(list(timeline.phases), dict(timeline.segments), timeline.suspensions, timeline.restrictions,
-                                  timeline.allegations, timeline.flights)
+        child.timeline = replace(timeline, phases=list(timeline.phases), segments=dict(timeline.segments))
         child.tracks = dict(self.tracks)
         child.pending = list(self.pending)
         child.current = None
@@ -146,6 +150,8 @@ class FoldState:
                 segments.pop()
             else:
                 segments[-1] = segments[-1].ended(on)
+        if track.provisional is not None and status not in ("signatory", "contracting"):
+            self.end_provisional(track, on)
         track.status = status
         track.since = on
         track.detail = dict(detail or {})
@@ -163,13 +169,13 @@ class FoldState:
         self.counter += 1
         heapq.heappush(self.pending, (on, self.counter, kind, state, token, cause))
 
-    def set_phase(self, phase: str, on: date, events: tuple[str, ...]) -> None:
+    def set_phase(self, phase: str, on: date, events: tuple[str, ...], detail: dict[str, Any] | None = None) -> None:
         phases = self.timeline.phases
         if phases[-1].since is not None and phases[-1].since >= on:
             phases.pop()
         else:
             phases[-1] = phases[-1].ended(on)
-        phases.append(Phase(phase, on, None, events))
+        phases.append(Phase(phase, on, None, events, detail or {}))
         self.touched.add(TREATY_SCOPE)
 
     def put_suspension(self, suspension: Suspension) -> None:
@@ -190,13 +196,36 @@ class FoldState:
         suspension = self.timeline.suspensions.get(track.suspension) if track.suspension else None
         return suspension if suspension is not None and suspension.until is None else None
 
-    def put_item(self, item: Restriction | Allegation | Flight) -> None:
-        """Store a compliance item (new, or replacing the one with its id)."""
-        name = _ITEMS[type(item)]
+    def put_item(self, item: Item) -> None:
+        """Store an item with a scope of its own (new, or replacing the one with its id)."""
+        name = ITEM_COLLECTIONS[type(item)]
         if self._first_write(name):
             setattr(self.timeline, name, dict(getattr(self.timeline, name)))
         getattr(self.timeline, name)[item.id] = item
         self.touched.add(("item", item.id))
+
+    def provisional_in_force(self, track: Track) -> Provisional | None:
+        """``track``'s provisional application, if it has not ended."""
+        provisional = self.timeline.provisional.get(track.provisional) if track.provisional else None
+        return provisional if provisional is not None and provisional.until is None else None
+
+    def end_provisional(self, track: Track, on: date, events: tuple[str, ...] = ()) -> None:
+        """End ``track``'s provisional application on ``on``, if one is in force."""
+        provisional = self.provisional_in_force(track)
+        if provisional is not None:
+            self.put_item(replace(provisional, until=on, events=[*provisional.events, *events]))
+
+    def referenced(self, event: Effective, name: str, kind: str, ref: str | None = None) -> Effective:
+        """The event of type ``kind`` that field ``name`` of ``event`` names (or ``ref``), dated no later than ``event``."""
+        ref = str(event.fields[name]) if ref is None else ref
+        target = self.lookup(ref)
+        if target is None:
+            raise self.fail(name, f"no {kind} event with id {ref} in this treaty's history")
+        if target.type != kind:
+            raise self.fail(name, f"event {ref} is a {target.type} event, not a {kind} event")
+        if target.date > event.date:
+            raise self.fail(name, f"event {ref} is dated {target.date}, after this event's date {event.date}")
+        return target
 
     def note(self, track: Track, event: Effective) -> None:
         track.events.append(event.id)

@@ -9,12 +9,13 @@ their dates (:meth:`ParticipationFold.advance`).
 from __future__ import annotations
 
 import heapq
+from dataclasses import replace
 from datetime import date
 
 from treaty_ledger.domain.effective import Effective
 from treaty_ledger.domain.fold_state import FoldState, Track
 from treaty_ledger.domain.states import is_historic
-from treaty_ledger.domain.timeline import Suspension
+from treaty_ledger.domain.timeline import TREATY_SCOPE, Provisional, Suspension
 
 __all__ = ["BOUND", "ParticipationFold"]
 
@@ -35,22 +36,43 @@ class ParticipationFold(FoldState):
         if self.parties_count() < minimum:
             self.terminate(on, (cause,), derived=True)
 
-    def terminate(self, on: date, events: tuple[str, ...], *, derived: bool) -> None:
-        self.terminated_on = on
-        self.set_phase("terminated", on, events)
+    def terminate(self, on: date, events: tuple[str, ...], *, derived: bool, ending: str = "terminated") -> None:
+        """End the treaty for every state on ``on``: ``terminated``, or ``expired`` at the end of its term."""
+        if ending == "expired":
+            self.expired_on = on
+        else:
+            self.terminated_on = on
+        self.expiry_token += 1
+        self.set_phase(ending, on, events, {"expires_on": on, "extensions": list(self.extensions)} if ending == "expired" else None)
         for state, shared in list(self.tracks.items()):
             if shared.status in BOUND:
                 track = self.track(state)
                 track.events.extend(e for e in events if e not in track.events)
-                self.set_status(track, "terminated", on, {"derived": derived} if derived else {})
+                self.set_status(track, ending, on, {"derived": derived} if derived else {})
                 track.withdrawal_token += 1
                 track.joining_token += 1
+            elif shared.status == "signatory" and shared.provisional is not None:
+                self.end_provisional(self.track(state), on)
             self.end_suspension(shared, on)
+
+    def conditions_met_before(self, day: date) -> bool:
+        """Whether the entry-into-force rule's conditions were met by deposits made before ``day``."""
+        rule = self.rules.entry_into_force
+        if rule is None:
+            return False
+        deposited = {t.state for t in self.tracks.values() if t.status in BOUND and t.deposited_on is not None and t.deposited_on < day}
+        return (rule.instruments is None or len(deposited) >= rule.instruments) and deposited.issuperset(rule.required_states)
 
     def advance(self, until: date | None) -> None:
         while self.pending and (until is None or self.pending[0][0] <= until):
             on, _, kind, state, token, cause = heapq.heappop(self.pending)
+            if kind == "expires":
+                if token == self.expiry_token and self.terminated_on is None and self.expired_on is None:
+                    self.terminate(on, (cause,), derived=True, ending="expired")
+                continue
             track = self.track(state)
+            if kind == "joins" and self.in_force_on is None:
+                continue  # the treaty is not in force yet: the state becomes a party when it enters into force
             if kind == "joins" and token == track.joining_token and track.status == "contracting":
                 track.in_force_since = on
                 self.set_status(track, "party", on)
@@ -67,8 +89,10 @@ class ParticipationFold(FoldState):
                 self.check_minimum(on, cause)
 
     def check_not_terminated(self, event: Effective) -> None:
-        if self.terminated_on is not None and event.type not in ("statement",):
+        if self.terminated_on is not None:
             raise self.fail("date", f"the treaty terminated on {self.terminated_on}; no {event.type} can follow")
+        if self.expired_on is not None:
+            raise self.fail("date", f"the treaty expired on {self.expired_on} at the end of its term; no {event.type} can follow")
 
     def on_adopted(self, event: Effective) -> None:
         if self.adopted_on is not None:
@@ -105,13 +129,13 @@ class ParticipationFold(FoldState):
     def join(self, track: Track, on: date, cause: str, joining_on: date | None = None) -> None:
         """Bind ``track`` from ``on``: a party now if the treaty is in force, later if a delay applies."""
         track.joining_token += 1
-        if self.in_force_on is None:
+        if self.in_force_on is None and (joining_on is not None or not self.conditions_met_before(on)):
             track.in_force_since = None
             self.set_status(track, "contracting", on)
             return
         starts = joining_on
         if starts is None:
-            starts = self.rules.late_joiner_delay.after(on) if self.rules.late_joiner_delay else on
+            starts = self.rules.joins_on(on)
         if starts <= on:
             track.in_force_since = on
             self.set_status(track, "party", on)
@@ -167,6 +191,8 @@ class ParticipationFold(FoldState):
         self.in_force_on = event.date
         self.set_phase("in_force", event.date, event.event_ids)
         for state, shared in list(self.tracks.items()):
+            if shared.status == "contracting" and shared.detail.get("party_from", event.date) > event.date:
+                continue  # a late joiner (it deposited after the conditions were met): a party from its own date
             if shared.status == "contracting" or (shared.status == "withdrawing" and shared.in_force_since is None):
                 track = self.track(state)
             else:
@@ -180,7 +206,43 @@ class ParticipationFold(FoldState):
                 self.note(track, event)
                 track.in_force_since = event.date
                 self.set_status(track, "withdrawing", event.date, track.detail)
+        if self.rules.duration is not None:
+            self.expires_on = self.rules.duration.after(event.date, field="date")
+            self.schedule(self.expires_on, "expires", "", self.expiry_token, event.id)
+            self.amend_phase(expires_on=self.expires_on, extensions=[])
         self.check_minimum(event.date, event.id)
+
+    def amend_phase(self, **detail: object) -> None:
+        """Replace the current phase with a copy whose detail carries ``detail``."""
+        phases = self.timeline.phases
+        phases[-1] = replace(phases[-1], detail={**phases[-1].detail, **detail})
+        self.touched.add(TREATY_SCOPE)
+
+    def on_extended(self, event: Effective) -> None:
+        until = event.fields["until"]
+        rules = self.rules
+        if rules.duration is None or rules.extension is None:
+            what = "no duration (it does not expire)" if rules.duration is None else "no extension rule"
+            raise self.fail("type", f"the treaty has {what}: it cannot be extended")
+        if self.in_force_on is None or self.expires_on is None:
+            raise self.fail("date", f"the treaty is not in force on {event.date}: only a treaty in force can be extended")
+        if rules.extension.times is not None and len(self.extensions) >= rules.extension.times:
+            raise self.fail("type", f"the treaty may be extended {rules.extension.times} time(s), and was already on "
+                                    f"{', '.join(str(e['on']) for e in self.extensions)}")
+        if until <= self.expires_on:
+            raise self.fail("until", f"{until} is not after the treaty's expiry on {self.expires_on}")
+        if rules.extension.max_period is not None:
+            longest = rules.extension.max_period.after(self.expires_on, field="until")
+            if until > longest:
+                raise self.fail("until", f"{until} is beyond the longest extension the treaty allows ({rules.extension.max_period} "
+                                         f"after its expiry on {self.expires_on}: {longest})")
+        self.expires_on = until
+        self.extensions = (*self.extensions, {"on": event.date, "until": until, "events": list(event.event_ids)})
+        self.expiry_token += 1
+        self.schedule(until, "expires", "", self.expiry_token, event.id)
+        current = self.timeline.phases[-1]
+        self.set_phase("in_force", event.date, (*current.events, *event.event_ids),
+                       {"expires_on": until, "extensions": list(self.extensions)})
 
     def on_withdrawal_announced(self, event: Effective) -> None:
         track = self.track(str(event.state))
@@ -242,7 +304,9 @@ class ParticipationFold(FoldState):
             raise self.fail("state", f"{track.state} already suspended implementation on {suspended.since}")
         self.note(track, event)
         track.suspension = event.id
-        self.put_suspension(Suspension(event.id, track.state, list(event.fields.get("towards", [])), event.date, None, list(event.event_ids)))
+        f = event.fields
+        self.put_suspension(Suspension(event.id, track.state, list(f.get("towards", [])), event.date, None, list(event.event_ids),
+                                       f.get("scope"), f.get("detail"), f.get("basis")))
 
     def on_implementation_resumed(self, event: Effective) -> None:
         track = self.track(str(event.state))
@@ -253,3 +317,50 @@ class ParticipationFold(FoldState):
 
     def on_terminated(self, event: Effective) -> None:
         self.terminate(event.date, event.event_ids, derived=False)
+
+    def on_provisional_application_started(self, event: Effective) -> None:
+        track = self.track(str(event.state))
+        if track.status not in ("signatory", "contracting"):
+            raise self.fail("state", f"{track.state} is {track.status} on {event.date}: a state applies a treaty provisionally "
+                                     "after signing it and before it is bound")
+        current = self.provisional_in_force(track)
+        if current is not None:
+            raise self.fail("state", f"{track.state} already applies the treaty provisionally since {current.since}")
+        self.note(track, event)
+        track.provisional = event.id
+        self.amend_segment(track.state, events=tuple(track.events))
+        self.put_item(Provisional(event.id, track.state, event.fields.get("provisions"), event.date, None, list(event.event_ids)))
+
+    def on_provisional_application_ended(self, event: Effective) -> None:
+        track = self.track(str(event.state))
+        if self.provisional_in_force(track) is None:
+            raise self.fail("state", f"{track.state} does not apply the treaty provisionally on {event.date}")
+        self.note(track, event)
+        self.amend_segment(track.state, events=tuple(track.events))
+        self.end_provisional(track, event.date, event.event_ids)
+
+    def on_signature_withdrawn(self, event: Effective) -> None:
+        track = self.track(str(event.state))
+        if track.status in BOUND:
+            raise self.fail("state", f"{track.state} is bound (instrument deposited on {track.deposited_on}): it cannot withdraw its "
+                                     "signature; an instrument is withdrawn (instrument_withdrawn) or the treaty left (withdrawal_notified)")
+        if track.status != "signatory":
+            withdrawn = track.detail.get("signature_withdrawn_on")
+            reason = f"already withdrew its signature on {withdrawn}" if withdrawn else f"is not a signatory on {event.date} (status: {track.status})"
+            raise self.fail("state", f"{track.state} {reason}")
+        self.note(track, event)
+        track.signed_on = None
+        self.set_status(track, "none", event.date, {"signature_withdrawn_on": event.date})
+
+    def on_instrument_withdrawn(self, event: Effective) -> None:
+        track = self.track(str(event.state))
+        if track.status in ("party", "withdrawing") and track.in_force_since is not None:
+            raise self.fail("state", f"{track.state}'s instrument took effect on {track.in_force_since}: it can no longer be withdrawn; "
+                                     "a party leaves by withdrawal_notified")
+        if track.status != "contracting":
+            raise self.fail("state", f"{track.state} has no instrument deposited on {event.date} (status: {track.status})")
+        self.note(track, event)
+        track.deposited_on = None
+        track.joining_token += 1
+        track.in_force_since = None
+        self.set_status(track, "signatory" if track.signed_on else "none", event.date, {"instrument_withdrawn_on": event.date})

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from treaty_ledger.domain.events import COMMON_FIELDS, EVENT_TYPES, LEDGER_FIELDS, EventType
 from treaty_ledger.domain.fields import FieldSpec
 from treaty_ledger.domain.registration import TREATY_FIELDS
-from treaty_ledger.domain.rules import RULES
+from treaty_ledger.domain.rules import RULES, RuleSpec
 from treaty_ledger.domain.schema import STATE_DOC
 from treaty_ledger.domain.sources import SOURCE_FIELDS
 from treaty_ledger.domain.text import MAX_TEXT
@@ -21,6 +21,8 @@ __all__ = ["events_markdown"]
 
 _CATEGORIES = (
     ("participation", "Participation", "who signs, joins, leaves or suspends; the treaty's own phases"),
+    ("reservations", "Reservations, declarations and objections",
+     "what a state excludes, interprets or accepts, who objects to it, and the territories the treaty applies to"),
     ("compliance", "Compliance", "restrictions, allegations and their answers, denied flights"),
     ("record", "Record", "notes, statements and decisions kept for audit; no legal effect of their own"),
     ("maintenance", "Maintenance", "mending the record: nothing recorded is ever changed or deleted"),
@@ -39,10 +41,22 @@ def _kind(spec: FieldSpec) -> str:
         what = " or ".join(f"`{name}`" for name in spec.refers_to) or "any"
         return f"{'event id' if spec.kind == 'ref' else 'list of event ids'} ({what})"
     return {
-        "state": "state", "states": "list of states (each once)", "date": "date `YYYY-MM-DD`",
+        "state": "state", "states": "list of states (each once)", "texts": f"list of texts (each ≤ {MAX_TEXT:,} characters)",
+        "boolean": "`true` or `false`", "date": "date `YYYY-MM-DD`",
         "changes": "object: field → new value", "actor": "state, or the name of a body",
         "rules": "object: the rules below", "source": "object: a source, as above",
     }[spec.kind]
+
+
+def _rule_kind(rule: RuleSpec) -> str:
+    return {
+        "duration": "duration",
+        "count": f"whole number ≥ {rule.minimum}",
+        "alignment": "`none` or `first_of_next_month`",
+        "extension": "object: `max_period` (duration), `times` (whole number or `null`)",
+        "entry_into_force": "object: `instruments` (whole number), `required_states` (list of states), `delay` (duration), "
+                            "`alignment` (`none` or `first_of_next_month`)",
+    }[rule.kind]
 
 
 def _table(fields: Iterable[FieldSpec]) -> list[str]:
@@ -110,8 +124,7 @@ def events_markdown() -> str:
         "",
         "| rule | kind | meaning |",
         "| --- | --- | --- |",
-        *(f"| `{rule.name}` | {'duration' if rule.kind == 'duration' else f'whole number ≥ {rule.minimum}'} | {rule.description} |"
-          for rule in RULES),
+        *(f"| `{rule.name}` | {_rule_kind(rule)} | {rule.description} |" for rule in RULES),
         "",
     ]
     return "\n".join(lines)

@@ -28,7 +28,7 @@ from treaty_ledger.domain.fold import TimelineFold
 from treaty_ledger.domain.records import Record
 from treaty_ledger.domain.rules import TreatyRules
 from treaty_ledger.domain.shared_list import SharedList
-from treaty_ledger.domain.timeline import Scope, Timeline
+from treaty_ledger.domain.timeline import ITEM_COLLECTIONS, Scope, Timeline
 
 __all__ = ["RunningFold"]
 
@@ -69,8 +69,8 @@ class RunningFold:
     onto a fork of it: for the views, which read each timeline (:meth:`timeline_and_changes`)
     before the next event, and record only events the ledger checked. A contradiction then
     costs a refold from the latest checkpoint, and the fold is as before it. (Where states can
-    affect one another, a minimum number of parties, the fold forks as usual: it compares each
-    timeline with the last.)
+    affect one another, a minimum number of parties or a term, the fold forks as usual: it
+    compares each timeline with the last.)
     """
 
     checkpoint_every: ClassVar[int] = 256
@@ -80,7 +80,7 @@ class RunningFold:
 
     def __init__(self, rules: TreatyRules, find: Callable[[str], Record | None], *, in_place: bool = False) -> None:
         self.rules = rules
-        self._in_place = in_place and rules.minimum_parties is None
+        self._in_place = in_place and not rules.states_interact
         self.sequence = 0
         """The sequence of the last recorded event noted (0: none)."""
         self._effective = EffectiveEvents(find)
@@ -261,7 +261,7 @@ class RunningFold:
         refold from a checkpoint, or on the first call), and the timeline is then finished
         throughout.
 
-        Where states cannot affect one another (no minimum number of parties), a scope changes
+        Where states cannot affect one another (no minimum number of parties, no term), a scope changes
         only when an event changes it, and only what was scheduled for the changed states is
         applied. Otherwise the whole timeline is finished, and a scope that finishing this
         timeline or the last one changed counts when it differs between the two.
@@ -274,7 +274,7 @@ class RunningFold:
             self._published = finished.timeline
             self._last_finish = set(finished.touched) if finished is not self._state else set()
             return finished.timeline, None
-        if self.rules.minimum_parties is None:
+        if not self.rules.states_interact:
             states = {key for name, key in dirty if name == "state"}
             if not any(item[3] in states for item in self._state.pending):
                 return self._state.timeline, dirty
@@ -315,4 +315,4 @@ def _differs(before: Timeline, after: Timeline, scope: Scope) -> bool:
             before.suspensions is not after.suspensions
             and [s for s in before.suspensions.values() if s.state == key] != [s for s in after.suspensions.values() if s.state == key]
         )
-    return any(getattr(before, items).get(key) != getattr(after, items).get(key) for items in ("restrictions", "allegations", "flights"))
+    return any(getattr(before, items).get(key) != getattr(after, items).get(key) for items in ITEM_COLLECTIONS.values())

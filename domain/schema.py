@@ -17,7 +17,7 @@ from typing import Any
 
 from treaty_ledger.domain.events import COMMON_FIELDS, EVENT_TYPES, EventType, FieldSpec
 from treaty_ledger.domain.registration import TREATY_FIELDS
-from treaty_ledger.domain.rules import RULES, RuleSpec
+from treaty_ledger.domain.rules import ALIGNMENTS, RULES, RuleSpec
 from treaty_ledger.domain.sources import SOURCE_FIELDS
 from treaty_ledger.domain.text import MAX_TEXT, TEXT_PATTERN
 
@@ -54,6 +54,10 @@ def _value_schema(spec: FieldSpec, ref_prefix: str) -> dict[str, Any]:
         schema = {"type": "array", "items": _state(), "uniqueItems": True, "minItems": 1 if spec.required else 0}
     elif kind in ("text", "actor"):
         schema = _text(spec)
+    elif kind == "texts":
+        schema = {"type": "array", "items": _text(spec)}
+    elif kind == "boolean":
+        schema = {"type": "boolean"}
     elif kind == "choice":
         schema = {"type": "string", "enum": list(spec.choices)}
     elif kind == "date":
@@ -125,10 +129,27 @@ def event_schema(spec: EventType, *, ref_prefix: str = "#/$defs/") -> dict[str, 
 
 
 def _rule_schema(rule: RuleSpec) -> dict[str, Any]:
+    duration = {"type": "string", "pattern": DURATION_PATTERN}
+    optional_duration = {"anyOf": [duration, {"type": "null"}]}
+    alignment = {"type": "string", "enum": list(ALIGNMENTS)}
+    value: dict[str, Any]
     if rule.kind == "duration":
-        value: dict[str, Any] = {"type": "string", "pattern": DURATION_PATTERN, "examples": list(rule.examples)}
+        value = dict(duration)
+    elif rule.kind == "count":
+        value = {"type": "integer", "minimum": rule.minimum}
+    elif rule.kind == "alignment":
+        value = alignment
+    elif rule.kind == "extension":
+        value = {"type": "object", "properties": {"max_period": duration, "times": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]}},
+                 "required": ["max_period"], "additionalProperties": False}
     else:
-        value = {"type": "integer", "minimum": rule.minimum, "examples": list(rule.examples)}
+        value = {"type": "object", "additionalProperties": False, "minProperties": 1, "properties": {
+            "instruments": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]},
+            "required_states": {"anyOf": [{"type": "array", "items": _state(), "uniqueItems": True}, {"type": "null"}]},
+            "delay": optional_duration,
+            "alignment": {"anyOf": [alignment, {"type": "null"}]},
+        }}
+    value["examples"] = list(rule.examples)
     return {"anyOf": [value, {"type": "null"}], "description": rule.description}
 
 

@@ -8,18 +8,34 @@ range in which the ledger held them; the replay computes them afresh from the ev
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from treaty_ledger.domain.dates import iso_day
 from treaty_ledger.domain.records import json_text, to_json_value
-from treaty_ledger.domain.timeline import TREATY_SCOPE, Allegation, Flight, Restriction, Scope, Segment, Suspension, Timeline
+from treaty_ledger.domain.timeline import (
+    TREATY_SCOPE,
+    Allegation,
+    Declaration,
+    Flight,
+    Objection,
+    Provisional,
+    Reservation,
+    Restriction,
+    Scope,
+    Segment,
+    Suspension,
+    Territory,
+    Timeline,
+)
 
 __all__ = ["KINDS", "Interval", "intervals_in", "intervals_of", "scopes_of"]
 
-KINDS = ("phase", "status", "suspension", "restriction", "allegation", "flight")
+KINDS = ("phase", "status", "suspension", "provisional", "reservation", "declaration", "objection", "territory", "restriction",
+         "allegation", "flight")
+"""Every kind of row: a kind other than ``phase``, ``status`` and ``suspension`` is an item with a scope of its own."""
 
 
 @dataclass(slots=True, eq=True)
@@ -79,6 +95,7 @@ def _d(day: date | None) -> str | None:
 def _phase_rows(timeline: Timeline) -> list[Interval]:
     return [Interval("phase", "treaty", phase.since, phase.until, {
         "phase": phase.phase, "since": _d(phase.since), "until": _d(phase.until), "events": list(phase.events),
+        **to_json_value(phase.detail),
     }) for phase in timeline.phases]
 
 
@@ -97,6 +114,35 @@ def _suspension_row(suspension: Suspension) -> Interval:
     return Interval("suspension", f"{suspension.state}/{suspension.id}", suspension.since, suspension.until, {
         "id": suspension.id, "state": suspension.state, "towards": list(suspension.towards),
         "since": _d(suspension.since), "until": _d(suspension.until), "events": list(suspension.events),
+        "scope": suspension.scope, "detail": suspension.detail, "basis": suspension.basis,
+    })
+
+
+def _provisional_row(p: Provisional) -> Interval:
+    return Interval("provisional", p.id, p.since, p.until, {
+        "id": p.id, "state": p.state, "provisions": p.provisions, "since": _d(p.since), "until": _d(p.until), "events": list(p.events),
+    })
+
+
+def _reservation_row(r: Reservation) -> Interval:
+    doc = {"id": r.id, "state": r.state, "text": r.text, "articles": list(r.articles), "since": _d(r.since), "until": _d(r.until),
+           "events": list(r.events)}
+    if isinstance(r, Declaration):
+        return Interval("declaration", r.id, r.since, r.until, {**doc, "kind": r.kind})
+    return Interval("reservation", r.id, r.since, r.until, doc)
+
+
+def _objection_row(o: Objection) -> Interval:
+    return Interval("objection", o.id, o.since, o.until, {
+        "id": o.id, "state": o.state, "reservation": o.reservation, "reserving_state": o.reserving_state, "text": o.text,
+        "precludes_entry_into_force": o.precludes_entry_into_force, "since": _d(o.since), "until": _d(o.until), "events": list(o.events),
+    })
+
+
+def _territory_row(t: Territory) -> Interval:
+    return Interval("territory", t.id, t.since, t.until, {
+        "id": t.id, "state": t.state, "territory": t.territory, "applies": t.applies, "since": _d(t.since), "until": _d(t.until),
+        "events": list(t.events),
     })
 
 
@@ -122,15 +168,22 @@ def _flight_row(f: Flight) -> Interval:
     })
 
 
+_ITEM_ROWS: tuple[tuple[str, Callable[[Any], Interval]], ...] = (
+    ("provisional", _provisional_row), ("reservations", _reservation_row), ("declarations", _reservation_row),
+    ("objections", _objection_row), ("territories", _territory_row), ("restrictions", _restriction_row),
+    ("allegations", _allegation_row), ("flights", _flight_row),
+)
+"""Each collection of items of a :class:`Timeline`, and how one of its items becomes a row."""
+
+
 def intervals_of(timeline: Timeline) -> list[Interval]:
     """Every row of the timeline."""
     rows = _phase_rows(timeline)
     for state, segments in timeline.segments.items():
         rows.extend(_status_rows(state, segments))
     rows.extend(_suspension_row(s) for s in timeline.suspensions.values())
-    rows.extend(_restriction_row(r) for r in timeline.restrictions.values())
-    rows.extend(_allegation_row(a) for a in timeline.allegations.values())
-    rows.extend(_flight_row(f) for f in timeline.flights.values())
+    for collection, row in _ITEM_ROWS:
+        rows.extend(row(item) for item in getattr(timeline, collection).values())
     return rows
 
 
@@ -145,12 +198,10 @@ def intervals_in(timeline: Timeline, scopes: Iterable[Scope]) -> list[Interval]:
             states.add(key)
             rows.extend(_status_rows(key, timeline.segments.get(key, ())))
         elif name == "item":
-            if key in timeline.restrictions:
-                rows.append(_restriction_row(timeline.restrictions[key]))
-            if key in timeline.allegations:
-                rows.append(_allegation_row(timeline.allegations[key]))
-            if key in timeline.flights:
-                rows.append(_flight_row(timeline.flights[key]))
+            for collection, row in _ITEM_ROWS:
+                item = getattr(timeline, collection).get(key)
+                if item is not None:
+                    rows.append(row(item))
     if states:
         rows.extend(_suspension_row(s) for s in timeline.suspensions.values() if s.state in states)
     return rows
@@ -161,6 +212,6 @@ def scopes_of(timeline: Timeline) -> set[Scope]:
     scopes: set[Scope] = {TREATY_SCOPE}
     scopes.update(("state", state) for state in timeline.segments)
     scopes.update(("state", s.state) for s in timeline.suspensions.values())
-    for items in (timeline.restrictions, timeline.allegations, timeline.flights):
-        scopes.update(("item", key) for key in items)
+    for collection, _row in _ITEM_ROWS:
+        scopes.update(("item", key) for key in getattr(timeline, collection))
     return scopes

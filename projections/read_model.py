@@ -21,13 +21,16 @@ from treaty_ledger.projections.answers import (
     changes_answer,
     compliance_answer,
     membership_answer,
+    reservations_answer,
     state_answer,
 )
 from treaty_ledger.projections.intervals import KINDS, Interval
 
 __all__ = ["EventPage", "ReadModel", "TreatyRow", "ViewReader", "audit_marks"]
 
-_MEMBERSHIP = ("phase", "status", "suspension")
+_MEMBERSHIP = ("phase", "status", "suspension", "provisional")
+_STATE = ("status", "suspension", "provisional", "reservation", "declaration", "objection", "territory")
+_RESERVATIONS = ("reservation", "declaration", "objection")
 _COMPLIANCE = ("restriction", "allegation", "flight", "suspension")
 
 
@@ -68,6 +71,9 @@ class ViewReader(Protocol):
 
     def treaty_row(self, treaty: str | None = None, *, uuid: str | None = None) -> TreatyRow | None:
         """The treaty with slug ``treaty`` (or aggregate id ``uuid``), if the views hold it."""
+
+    def treaty_rows(self) -> list[TreatyRow]:
+        """Every treaty the views hold, by id."""
 
     def rows_on(self, treaty: str, day: date, known_at: datetime | None, kinds: Sequence[str]) -> list[Interval]:
         """The interval rows of ``kinds`` holding on ``day``, as known at ``known_at``."""
@@ -115,7 +121,7 @@ class ReadModel:
     def membership_as_of(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
         """Who is a party, signatory, contracting, withdrawing, withdrawn or suspending on ``as_of``."""
         row = self.treaty(treaty)
-        return membership_answer(row.treaty, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, _MEMBERSHIP))
+        return membership_answer(row.treaty, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, _MEMBERSHIP), row.rules)
 
     def status_since(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, str]:
         """When each state's status on ``as_of`` began (for a party: the date it became one), by state code."""
@@ -126,7 +132,26 @@ class ReadModel:
         """One state's status on ``as_of``, since when, and the events behind it."""
         row = self.treaty(treaty)
         code = normalise_state(state, field="state")
-        return state_answer(row.treaty, code, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, ("status", "suspension")))
+        return state_answer(row.treaty, code, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, _STATE))
+
+    def reservations_as_of(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
+        """The reservations, declarations and objections in force on ``as_of``."""
+        row = self.treaty(treaty)
+        return reservations_answer(row.treaty, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, _RESERVATIONS))
+
+    def state_across(self, state: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
+        """One state's status on ``as_of`` in every treaty of the ledger."""
+        code = normalise_state(state, field="state")
+        self._current()
+        treaties = []
+        for row in self.view.treaty_rows():
+            answer = state_answer(row.treaty, code, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, ("status", "suspension")))
+            treaties.append({
+                "treaty": row.treaty, "title": row.doc.get("title"), "status": answer["status"], "since": answer["since"],
+                "effective_on": answer["effective_on"], "party": answer["party"], "suspended": answer["suspended"],
+                "suspension": answer["suspension"], "events": answer["events"],
+            })
+        return {"state": code, "as_of": as_of.isoformat(), "known_at": known_at.isoformat() if known_at else None, "treaties": treaties}
 
     def compliance_as_of(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
         """Restrictions in force, allegations and their standing, denied flights, suspensions on ``as_of``."""

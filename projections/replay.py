@@ -14,10 +14,10 @@ from treaty_ledger.domain.effective import effective_events
 from treaty_ledger.domain.fold import build_timeline
 from treaty_ledger.domain.records import Record
 from treaty_ledger.domain.rules import TreatyRules
-from treaty_ledger.projections.answers import compliance_answer, membership_answer, state_answer
+from treaty_ledger.projections.answers import compliance_answer, membership_answer, reservations_answer, state_answer
 from treaty_ledger.projections.intervals import Interval, intervals_of
 
-__all__ = ["compliance_by_replay", "membership_by_replay", "rows_by_replay", "state_by_replay"]
+__all__ = ["compliance_by_replay", "membership_by_replay", "reservations_by_replay", "rows_by_replay", "state_by_replay"]
 
 
 def rows_by_replay(rules: TreatyRules, records: Iterable[Record], as_of: date, known_at: datetime | None = None) -> list[Interval]:
@@ -28,7 +28,7 @@ def rows_by_replay(rules: TreatyRules, records: Iterable[Record], as_of: date, k
 
 def membership_by_replay(treaty: str, rules: TreatyRules, records: Iterable[Record], as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
     """Membership on ``as_of`` as known at ``known_at``, by replay."""
-    return membership_answer(treaty, as_of, known_at, rows_by_replay(rules, records, as_of, known_at))
+    return membership_answer(treaty, as_of, known_at, rows_by_replay(rules, records, as_of, known_at), rules)
 
 
 def state_by_replay(treaty: str, rules: TreatyRules, records: Iterable[Record], state: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
@@ -39,3 +39,8 @@ def state_by_replay(treaty: str, rules: TreatyRules, records: Iterable[Record], 
 def compliance_by_replay(treaty: str, rules: TreatyRules, records: Iterable[Record], as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
     """The compliance picture on ``as_of`` as known at ``known_at``, by replay."""
     return compliance_answer(treaty, as_of, known_at, rows_by_replay(rules, records, as_of, known_at))
+
+
+def reservations_by_replay(treaty: str, rules: TreatyRules, records: Iterable[Record], as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
+    """The reservations, declarations and objections in force on ``as_of`` as known at ``known_at``, by replay."""
+    return reservations_answer(treaty, as_of, known_at, rows_by_replay(rules, records, as_of, known_at))

@@ -31,9 +31,20 @@ def chain(draw: st.DrawFn, who: str) -> list[tuple[str, object, int]]:
     if draw(st.booleans()):
         steps.append(("signed", who, at))
         at += draw(gap)
+        if draw(st.integers(min_value=0, max_value=3)) == 0:
+            steps.append(("provisional_application_started", who, at))
+            if draw(st.booleans()):
+                steps.append(("provisional_application_ended", who, at + draw(gap)))
+        if draw(st.integers(min_value=0, max_value=4)) == 0:
+            steps.append(("signature_withdrawn", who, at + draw(gap)))
+            return steps
     for _ in range(draw(st.integers(min_value=0, max_value=2))):
         steps.append((draw(st.sampled_from(["ratified", "acceded"])), who, at))
         at += draw(gap)
+        if draw(st.integers(min_value=0, max_value=4)) == 0:
+            steps.append(("instrument_withdrawn", who, at))
+            at += draw(gap)
+            continue
         if draw(st.booleans()):
             steps.append(("implementation_suspended", who, at))
             steps.append(("implementation_resumed", who, at + draw(gap)))
@@ -58,8 +69,14 @@ def walks(draw: st.DrawFn) -> list[tuple[str, object, int]]:
     chains.append([("entered_into_force", None, draw(day))])
     if draw(st.integers(min_value=0, max_value=5)) == 0:
         chains.append([("terminated", None, draw(day))])
+    for _ in range(draw(st.integers(min_value=0, max_value=2))):
+        chains.append([("extended", draw(st.integers(min_value=0, max_value=2_000)), draw(day))])
+    if draw(st.booleans()):
+        chains.append([("territorial_application", draw(state), draw(day)), ("territorial_application", draw(state), draw(day) + 1)])
     for kind, follow in (("restriction_imposed", ["restriction_lifted"]), ("allegation_made", ["allegation_rejected", "allegation_resolved"]),
-                         ("flight_denied", ["alternative_timeframe_offered", "alternative_timeframe_refused"])):
+                         ("flight_denied", ["alternative_timeframe_offered", "alternative_timeframe_refused"]),
+                         ("reservation_made", ["objection_made", "objection_withdrawn", "reservation_withdrawn"]),
+                         ("declaration_made", ["declaration_withdrawn"])):
         for _ in range(draw(st.integers(min_value=0, max_value=2))):
             at = draw(day)
             items: list[tuple[str, object, int]] = [(kind, draw(state), at)]
@@ -85,6 +102,9 @@ rules = st.sampled_from([
     {"withdrawal_notice": "P6M", "late_joiner_delay": "P60D"},
     {"withdrawal_notice": "P1Y", "earliest_withdrawal_notice": "P3Y"},
     {"withdrawal_notice": "P6M", "minimum_parties": 2},
+    {"withdrawal_notice": "P6M", "duration": "P10Y", "extension": {"max_period": "P5Y", "times": 2}},
+    {"entry_into_force": {"instruments": 2, "required_states": ["USA"]}, "late_joiner_delay": "P60D",
+     "late_joiner_alignment": "first_of_next_month", "withdrawal_notice": "P1Y"},
     {},
 ])
 
@@ -93,12 +113,23 @@ def body_for(kind: str, who: object, offset: int, recorded: list[Record]) -> dic
     on = (START + timedelta(days=offset)).isoformat()
     body: dict = {"type": kind, "date": on, "source": SOURCE}
     if kind in ("signed", "ratified", "acceded", "withdrawal_announced", "withdrawal_notified", "withdrawal_rescinded",
-                "implementation_suspended", "implementation_resumed", "statement"):
+                "implementation_suspended", "implementation_resumed", "statement", "provisional_application_started",
+                "provisional_application_ended", "signature_withdrawn", "instrument_withdrawn"):
         body["state"] = who
         if kind == "statement":
             body["summary"] = "said something"
+        if kind == "implementation_suspended":
+            body.update(scope="partial", detail="inspections", basis="countermeasure")
     elif kind in ("entered_into_force", "terminated", "adopted"):
         pass
+    elif kind == "extended":  # before a ten-year term ends, by ``who`` days (most within the rule's five years, some not)
+        entry = next((r.date for r in reversed(recorded) if r.type == "entered_into_force" and r.date), START)
+        body["date"] = (entry + timedelta(days=offset % 3_700)).isoformat()
+        body["until"] = (entry + timedelta(days=3_652 + int(str(who)))).isoformat()
+    elif kind == "territorial_application":
+        body.update(state=who, territory="An island", applies=offset % 2 == 0)
+    elif kind in ("reservation_made", "declaration_made"):
+        body.update(state=who, text="Article 1 does not apply", articles=["Article 1"])
     elif kind == "succeeded":
         body.update(state=who, predecessor="CSHH")
     elif kind == "restriction_imposed":
@@ -112,7 +143,9 @@ def body_for(kind: str, who: object, offset: int, recorded: list[Record]) -> dic
             return None
         if who == -1:  # follows the latest item of the kind it answers
             wanted = {"restriction_lifted": "restriction_imposed", "allegation_rejected": "allegation_made", "allegation_resolved": "allegation_made",
-                      "alternative_timeframe_offered": "flight_denied", "alternative_timeframe_refused": "flight_denied"}[kind]
+                      "alternative_timeframe_offered": "flight_denied", "alternative_timeframe_refused": "flight_denied",
+                      "objection_made": "reservation_made", "objection_withdrawn": "objection_made",
+                      "reservation_withdrawn": "reservation_made", "declaration_withdrawn": "declaration_made"}[kind]
             candidates = [r for r in recorded if r.type == wanted]
             if not candidates:
                 return None
@@ -124,10 +157,13 @@ def body_for(kind: str, who: object, offset: int, recorded: list[Record]) -> dic
         if kind == "retraction":
             return {"type": "retraction", "retracts": target.id, "reason": "false report", "source": SOURCE}
         ref = {"restriction_lifted": "restriction", "allegation_rejected": "allegation", "allegation_resolved": "allegation",
-               "alternative_timeframe_offered": "flight", "alternative_timeframe_refused": "flight"}[kind]
+               "alternative_timeframe_offered": "flight", "alternative_timeframe_refused": "flight", "objection_made": "reservation",
+               "objection_withdrawn": "objection", "reservation_withdrawn": "reservation", "declaration_withdrawn": "declaration"}[kind]
         body[ref] = target.id
-        if kind == "restriction_lifted":
+        if kind in ("restriction_lifted", "objection_withdrawn", "reservation_withdrawn", "declaration_withdrawn"):
             body["state"] = target.fields.get("state", "USA")
+        elif kind == "objection_made":
+            body.update(state="GBR" if target.fields.get("state") != "GBR" else "FIN", text="incompatible", precludes_entry_into_force=offset % 2 == 0)
         elif kind == "allegation_rejected":
             body.update(state=target.fields.get("accused", "RUS"), reasons="no")
         elif kind == "allegation_resolved":

@@ -1,4 +1,4 @@
-"""Answers as of a date: membership, one state, compliance, changes."""
+"""Answers as of a date: membership, one state, reservations, compliance, changes; and one state across every treaty."""
 
 from __future__ import annotations
 
@@ -10,9 +10,18 @@ from treaty_ledger.api.dependencies import ReaderKey, ServicesDep
 from treaty_ledger.api.routers.params import DATE_FORMAT, AsOf, KnownAt, as_of_date, known_at_moment
 from treaty_ledger.api.routers.proofs import PROOF_ERRORS, with_receipt
 from treaty_ledger.api.routers.treaties import ERRORS
-from treaty_ledger.api.schemas import ChangesPublic, CompliancePublic, MembershipPublic, ReceiptPublic, StatePublic
+from treaty_ledger.api.schemas import (
+    ChangesPublic,
+    CompliancePublic,
+    MembershipPublic,
+    ReceiptPublic,
+    ReservationsPublic,
+    StateAcrossPublic,
+    StatePublic,
+)
 
 router = APIRouter(prefix="/v1/treaties/{treaty}", tags=["queries"])
+states_router = APIRouter(prefix="/v1/states", tags=["queries"])
 
 RECEIPT_ERRORS = {**ERRORS, **PROOF_ERRORS}
 
@@ -39,6 +48,24 @@ def state(treaty: str, state: str, services: ServicesDep, _: ReaderKey, as_of: A
 def state_receipt(treaty: str, state: str, services: ServicesDep, _: ReaderKey, as_of: AsOf = None, known_at: KnownAt = None) -> dict[str, Any]:
     """One state's answer with its audit receipt."""
     return with_receipt(services, services.read.state_as_of(treaty, state, as_of_date(as_of), known_at_moment(known_at)))
+
+
+@router.get("/reservations", response_model=ReservationsPublic, responses=ERRORS)
+def reservations(treaty: str, services: ServicesDep, _: ReaderKey, as_of: AsOf = None, known_at: KnownAt = None) -> dict[str, Any]:
+    """Reservations, declarations and objections in force, each with its events (and so its sources)."""
+    return services.read.reservations_as_of(treaty, as_of_date(as_of), known_at_moment(known_at))
+
+
+@router.get("/reservations/receipt", response_model=ReceiptPublic, responses=RECEIPT_ERRORS)
+def reservations_receipt(treaty: str, services: ServicesDep, _: ReaderKey, as_of: AsOf = None, known_at: KnownAt = None) -> dict[str, Any]:
+    """The reservations answer with its audit receipt."""
+    return with_receipt(services, services.read.reservations_as_of(treaty, as_of_date(as_of), known_at_moment(known_at)))
+
+
+@states_router.get("/{state}", response_model=StateAcrossPublic, responses=ERRORS)
+def state_across(state: str, services: ServicesDep, _: ReaderKey, as_of: AsOf = None, known_at: KnownAt = None) -> dict[str, Any]:
+    """One state's status in every treaty of the ledger: since when, until when it takes effect, suspended or not, and its events."""
+    return services.read.state_across(state, as_of_date(as_of), known_at_moment(known_at))
 
 
 @router.get("/compliance", response_model=CompliancePublic, responses=ERRORS)

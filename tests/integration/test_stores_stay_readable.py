@@ -25,9 +25,27 @@ ANSWERS: dict[str, Any] = json.loads((FIXTURE / "answers.json").read_text())
 TREATY = "fixture-accord"
 
 
+NEW_FIELDS = {"expires_on", "extensions", "provisionally_applying", "conditions", "suspension", "provisional", "reservations",
+              "declarations", "objections_made", "objections_received", "territories", "late_joiner_alignment", "duration", "extension",
+              "entry_into_force"}
+"""Fields the answers gained since the fixture was written (treaty law beyond Open Skies, and its rules): the old store's
+answers hold them empty; everything else is as before. A suspension also gained ``scope``, ``detail`` and ``basis``."""
+
+
 def as_json(value: Any) -> Any:
-    """An answer as the fixture's answers.json holds it (dates and times as ISO 8601 text)."""
-    return json.loads(json.dumps(value, default=lambda o: o.isoformat() if hasattr(o, "isoformat") else str(o)))
+    """An answer as the fixture's answers.json holds it (dates and times as ISO 8601 text), without :data:`NEW_FIELDS`."""
+    text = json.loads(json.dumps(value, default=lambda o: o.isoformat() if hasattr(o, "isoformat") else str(o)))
+    return _without_new_fields(text)
+
+
+def _without_new_fields(value: Any) -> Any:
+    if isinstance(value, dict):
+        new = NEW_FIELDS | ({"scope", "detail", "basis"} if "towards" in value and "area" not in value else set())
+        assert not any(value[k] for k in new & set(value) if k != "suspension"), value  # a suspension in force is now described
+        return {k: _without_new_fields(v) for k, v in value.items() if k not in new}
+    if isinstance(value, list):
+        return [_without_new_fields(v) for v in value]
+    return value
 
 
 @pytest.fixture
@@ -65,7 +83,7 @@ def test_the_old_store_answers_one_state_changes_and_an_events_history_as_before
 
 def test_the_old_store_exports_the_same_lines(legacy: Services) -> None:
     lines = list(export_lines(legacy.ledger, TREATY))
-    treaty = json.loads(lines[0])
+    treaty = _without_new_fields(json.loads(lines[0]))
     registration = treaty.pop("registration")  # new since: the registration as the Merkle tree holds it
     assert [json.dumps(treaty, ensure_ascii=False), *lines[1:]] == ANSWERS[f"export {TREATY}"]
     assert registration["hash"] == legacy.ledger.treaty(TREATY).registration_hash
