@@ -36,9 +36,29 @@ __all__ = [
 ]
 
 
+class ExtensionRule(BaseModel):
+    """How a treaty's term may be extended: by at most max_period beyond its expiry, at most times times (null: any number)."""
+
+    max_period: str
+    times: int | None
+
+
+class EntryIntoForceRule(BaseModel):
+    """What a treaty needs to enter into force: instruments, required states, and the delay after the last (aligned)."""
+
+    instruments: int | None
+    required_states: list[str]
+    delay: str | None
+    alignment: Literal["none", "first_of_next_month"]
+
+
+_RULE_TYPES: dict[str, Any] = {"duration": str, "count": int, "alignment": Literal["none", "first_of_next_month"], "extension": ExtensionRule,
+                               "entry_into_force": EntryIntoForceRule}
+
+
 def _rules_model() -> type[BaseModel]:
     fields: dict[str, Any] = {
-        rule.name: ((str if rule.kind == "duration" else int) | None, Field(None, description=rule.description, examples=list(rule.examples)))
+        rule.name: (_RULE_TYPES[rule.kind] | None, Field(None, description=rule.description, examples=list(rule.examples)))
         for rule in RULES
     }
     return create_model("RulesPublic", __doc__="A treaty's rules, durations as ISO 8601 text; null where the treaty has no such rule.", **fields)

@@ -1,4 +1,4 @@
-"""Query commands for people and scripts: membership, state, compliance, changes, events."""
+"""Query commands for people and scripts: membership, state, reservations, compliance, changes, events, and one state across treaties."""
 
 
 from __future__ import annotations
@@ -41,11 +41,15 @@ def _query(database: str, as_json: bool, ask: Callable[[Services], dict[str, Any
         return {**answer, **also(services)} if also else answer
 
 
-def _suspension(item: dict[str, Any]) -> str:
-    """A suspension of implementation in words: towards whom, since when, until when where known."""
+def _suspension(item: dict[str, Any], state: str | None = None) -> str:
+    """A suspension of implementation in words: towards whom, since when, until when where known, its scope and basis."""
+    code = state or item["state"]
     towards = ", ".join(item["towards"]) or "all States Parties"
     until = f" until {item['until']}" if item.get("until") else ""
-    return f"{item['state']} ({state_name(item['state'])}) suspends implementation towards {towards} since {item['since']}{until}"
+    scope = f"; {item['scope']}" if item.get("scope") else ""
+    scope += f" ({item['detail']})" if item.get("detail") else ""
+    basis = f"; basis: {item['basis']}" if item.get("basis") else ""
+    return f"{code} ({state_name(code)}) suspends implementation towards {towards} since {item['since']}{until}{scope}{basis}"
 
 
 def _day(value: str | None, field: str = "as_of") -> date:
@@ -71,7 +75,14 @@ def membership(treaty: TreatyArgument, as_of: AsOfOption = None, known_at: Known
     if answer is None:
         return
     status = "in force" if answer["in_force"] else answer["phase"].replace("_", " ")
-    console.print(f"[bold]{answer['treaty']}[/bold] as of {answer['as_of']}: {status}, {len(answer['parties'])} States Parties")
+    expiry = ""
+    if answer["expires_on"]:
+        expiry = f", {'expired' if answer['phase'] == 'expired' else 'expires'} {answer['expires_on']}"
+        expiry += "".join(f" (extended on {e['on']} to {e['until']})" for e in answer["extensions"])
+    console.print(f"[bold]{answer['treaty']}[/bold] as of {answer['as_of']}: {status}{expiry}, {len(answer['parties'])} States Parties")
+    conditions = answer.get("conditions")
+    if conditions and not answer["in_force"]:
+        console.print(f"entry into force: {_conditions(conditions)}")
     table = Table("state", "name", "status", "since / notice", "effective")
     standing = {w["state"]: w for w in answer["withdrawing"]}
     suspending = {s["state"] for s in answer["suspended"]}
@@ -89,6 +100,8 @@ def membership(treaty: TreatyArgument, as_of: AsOfOption = None, known_at: Known
     console.print(table)
     for item in answer["suspended"]:
         console.print(_suspension(item))
+    if answer["provisionally_applying"]:
+        console.print(f"applying it provisionally: {', '.join(answer['provisionally_applying'])}")
     count = len(answer["events"])
     console.print(f"rests on {count} event{'' if count == 1 else 's'} (--json lists their ids)")
 
@@ -98,18 +111,74 @@ def state(treaty: TreatyArgument, code: Annotated[str, typer.Argument(metavar="S
           as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
           database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """One state's status on a date, and the events behind it."""
-    answer = _query(database, as_json, lambda s: s.read.state_as_of(treaty, code, _day(as_of), _moment(known_at)),
-                    also=lambda s: {"suspensions": s.read.membership_as_of(treaty, _day(as_of), _moment(known_at))["suspended"]})
+    answer = _query(database, as_json, lambda s: s.read.state_as_of(treaty, code, _day(as_of), _moment(known_at)))
     if answer is None:
         return
     console.print(f"{answer['state']} ({state_name(answer['state'])}) in {answer['treaty']} as of {answer['as_of']}: "
                   f"[bold]{answer['status']}[/bold]"
                   + (f" since {answer['since']}" if answer.get("since") else "")
                   + (f", effective {answer['effective_on']}" if answer.get("effective_on") else ""))
-    for item in answer["suspensions"]:
-        if item["state"] == answer["state"]:
-            console.print(_suspension(item))
+    if answer["suspension"]:
+        console.print(_suspension(answer["suspension"], answer["state"]))
+    if answer["provisional"]:
+        provisions = answer["provisional"]["provisions"] or "the whole treaty"
+        console.print(f"applies {provisions} provisionally since {answer['provisional']['since']}")
+    for name, items in (("reservation", answer["reservations"]), ("declaration", answer["declarations"])):
+        for item in items:
+            console.print(f"{name} since {item['since']}: {item['text']}")
+    for item in answer["objections_made"]:
+        console.print(f"objects since {item['since']} to {item['reserving_state']}'s reservation {item['reservation'][:8]}: {item['text']}")
+    for item in answer["objections_received"]:
+        console.print(f"{item['state']} objects since {item['since']} to its reservation {item['reservation'][:8]}: {item['text']}")
+    for item in answer["territories"]:
+        console.print(f"{'extended to' if item['applies'] else 'excludes'} {item['territory']} since {item['since']}")
     console.print(f"events: {', '.join(answer['events'])}")
+
+
+def _conditions(conditions: dict[str, Any]) -> str:
+    """An entry-into-force rule's conditions in words: instruments deposited, required states missing."""
+    parts = []
+    if conditions["instruments"]:
+        parts.append(f"{conditions['instruments']['deposited']} of {conditions['instruments']['required']} instruments deposited")
+    if conditions["required_states"]:
+        required = conditions["required_states"]
+        missing = f"; missing: {', '.join(required['missing'])}" if required["missing"] else ""
+        parts.append(f"{len(required['met'])} of {required['required']} required states{missing}")
+    return ("conditions met; " if conditions["met"] else "conditions not met; ") + "; ".join(parts)
+
+
+@app.command()
+def reservations(treaty: TreatyArgument, as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
+                 database: DatabaseOption = DEFAULT_DATABASE) -> None:
+    """Reservations, declarations and objections in force on a date."""
+    answer = _query(database, as_json, lambda s: s.read.reservations_as_of(treaty, _day(as_of), _moment(known_at)))
+    if answer is None:
+        return
+    console.print(f"[bold]{answer['treaty']}[/bold] reservations, declarations and objections as of {answer['as_of']}")
+    table = Table("kind", "state", "since", "articles", "text", "id")
+    for name, items in (("reservation", answer["reservations"]), ("declaration", answer["declarations"])):
+        for item in items:
+            table.add_row(name if name == "reservation" else f"declaration ({item['kind']})" if item["kind"] else name, item["state"],
+                          item["since"], ", ".join(item["articles"]), item["text"], item["id"][:8])
+    for item in answer["objections"]:
+        table.add_row("objection", item["state"], item["since"], f"to {item['reserving_state']}'s {item['reservation'][:8]}", item["text"],
+                      item["id"][:8])
+    console.print(table)
+
+
+@app.command("state-across")
+def state_across(code: Annotated[str, typer.Argument(metavar="STATE", help="A state code or English name.")], as_of: AsOfOption = None,
+                 known_at: KnownAtOption = None, as_json: JsonOption = False, database: DatabaseOption = DEFAULT_DATABASE) -> None:
+    """One state's status in every treaty of the ledger on a date."""
+    answer = _query(database, as_json, lambda s: s.read.state_across(code, _day(as_of), _moment(known_at)))
+    if answer is None:
+        return
+    console.print(f"{answer['state']} ({state_name(answer['state'])}) as of {answer['as_of']}")
+    table = Table("treaty", "title", "status", "since", "effective", "suspending")
+    for item in answer["treaties"]:
+        table.add_row(item["treaty"], item["title"] or "", item["status"], item["since"] or "", item["effective_on"] or "",
+                      "yes" if item["suspended"] else "")
+    console.print(table)
 
 
 @app.command()
@@ -152,7 +221,7 @@ def changes(treaty: TreatyArgument, from_: Annotated[str, typer.Option("--from",
                   f"joined {', '.join(answer['joined']) or 'none'}; left {', '.join(answer['left']) or 'none'}")
     for change in answer["status_changes"]:
         console.print(f"  {change['state']}: {change['from']} -> {change['to']} (since {change['since']})")
-    console.print(f"  {len(answer['started'])} restrictions or suspensions started, {len(answer['ended'])} ended; "
+    console.print(f"  {len(answer['started'])} items started, {len(answer['ended'])} ended (restrictions, suspensions, reservations...); "
                   f"{len(answer['allegations_made'])} allegations made; {len(answer['events'])} events dated after {answer['from']} up to and including {answer['to']}")
 
 
