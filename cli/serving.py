@@ -102,11 +102,13 @@ def serve(
     _run(host, port, workers, "info")
 
 
-def _dataset(name: str) -> Path:
+def _datasets() -> list[Path]:
+    """Every shipped dataset (``data/*.yaml``), by file name."""
     for base in (Path(__file__).resolve().parents[1] / "data", Path.cwd() / "data"):
-        if (base / name).exists():
-            return base / name
-    raise typer.BadParameter(f"cannot find data/{name}")
+        found = sorted(base.glob("*.yaml"))
+        if found:
+            return found
+    raise typer.BadParameter("cannot find the datasets (data/*.yaml)")
 
 
 def _signing_key_for_the_demo() -> None:
@@ -125,19 +127,22 @@ def demo(
     port: PortOption = 8000,
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
-    """The main job: the Open Skies Treaty in a local store, served on http://127.0.0.1:8000 (exit 1 if the port is taken)."""
+    """The main job: every shipped dataset in a local store, served on http://127.0.0.1:8000 (exit 1 if the port is taken).
+
+    Each dataset is imported on every start: what the store already holds is not recorded again,
+    so a dataset that gained events since brings only those.
+    """
     _check_port_or_exit(host, port)
     _signing_key_for_the_demo()
     services = open_services_or_exit(database)
     with closing(services), exit_on_ledger_error():
-        if services.view.treaty_row("open-skies") is None:
-            console.print("importing the Open Skies Treaty dataset ...")
-            report = import_file(services.ledger, _dataset("open-skies.yaml"))
-            console.print(f"recorded {report.recorded} events")
+        for path in _datasets():
+            report = import_file(services.ledger, path)
+            console.print(f"{report.treaty}: {report.recorded} new events recorded" if report.recorded else f"{report.treaty}: up to date")
         catch_up_with_progress(services, label="updating views")
     base = f"http://{host}:{port}"
     print(f"""
-Treaty Ledger is serving the Open Skies Treaty from {parse_database_url(database).redacted()}
+Treaty Ledger is serving the shipped treaties from {parse_database_url(database).redacted()}
 
   API docs:   {base}/docs
   Try:
@@ -149,6 +154,9 @@ Treaty Ledger is serving the Open Skies Treaty from {parse_database_url(database
     curl '{base}/v1/verify'
     curl '{base}/v1/checkpoint'
     curl '{base}/v1/treaties/open-skies/membership/receipt?as_of=2021-01-01'
+    curl '{base}/v1/treaties/new-start/membership?as_of=2024-01-01'
+    curl '{base}/v1/treaties/ctbt/membership?as_of=2020-01-01'
+    curl '{base}/v1/states/RUS?as_of=2024-01-01'
   Record events with a key: treaty-ledger keys create --name you --role writer
 """, flush=True)
     os.environ["TREATY_LEDGER_DATABASE"] = database
