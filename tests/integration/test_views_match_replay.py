@@ -87,3 +87,22 @@ def test_the_random_walk_records_most_kinds_of_event(sqlite_services: Services) 
             body["state"] = "RUS"
         sqlite_services.record_event(treaty, body)  # every step of this plan is valid
     assert len(sqlite_services.ledger.list_events(treaty)) == len(plan)
+
+
+def test_the_random_walk_records_the_vocabulary_beyond_open_skies(sqlite_services: Services) -> None:
+    """Guard: the walks' bodies of the newer event types are valid where the history allows them."""
+    treaty = f"t{next(_counter)}"
+    term = {"withdrawal_notice": "P6M", "duration": "P10Y", "extension": {"max_period": "P5Y", "times": 2}}
+    sqlite_services.register_treaty({"id": treaty, "title": "Walk", "rules": term, "source": SOURCE})
+    plan = [("signed", "USA", 10), ("provisional_application_started", "USA", 20), ("signed", "GBR", 30), ("signature_withdrawn", "GBR", 40),
+            ("ratified", "USA", 400), ("ratified", "RUS", 500), ("entered_into_force", None, 1000), ("reservation_made", "RUS", 1100),
+            ("objection_made", -1, 1200), ("objection_withdrawn", -1, 1300), ("reservation_withdrawn", -1, 1400),
+            ("declaration_made", "USA", 1100), ("declaration_withdrawn", -1, 1500), ("territorial_application", "USA", 1600),
+            ("implementation_suspended", "RUS", 1700), ("extended", 100, 2000)]
+    for kind, who, offset in plan:
+        body = body_for(kind, who, offset, sqlite_services.ledger.list_events(treaty))
+        sqlite_services.record_event(treaty, body)  # every step of this plan is valid
+    events = sqlite_services.ledger.list_events(treaty)
+    assert [e.type for e in events] == [kind for kind, _, _ in plan]
+    membership = sqlite_services.read.membership_as_of(treaty, START + timedelta(days=1000 + 2000))
+    assert membership["expires_on"] == (START + timedelta(days=1000 + 3652 + 100)).isoformat() and membership["suspended"]
