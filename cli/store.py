@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     Task,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -259,22 +261,32 @@ class _CountOnceKnown(MofNCompleteColumn):
         return super().render(task) if task.total else Text("")
 
 
+def _progress_of(progress: Progress, task: TaskID, description: str) -> Callable[[int, int], None]:
+    """A callback that moves ``task`` of ``progress`` to ``done`` of ``total``."""
+    return lambda done, total: progress.update(task, description=description, completed=done, total=total)
+
+
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="A dataset: YAML (data/open-skies.yaml) or JSON Lines from 'export'.")],
+    files: Annotated[list[Path], typer.Argument(metavar="FILE", help="Datasets: YAML (data/open-skies.yaml) or JSON Lines from 'export'.")],
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
-    """Import a treaty's history: the whole file is checked first; re-importing records nothing new."""
+    """Import treaties' histories, one file after another: each file is checked whole first; re-importing records nothing new.
+
+    A bad file stops the import there: it records nothing, and the files before it stay recorded.
+    """
     services = open_services_or_exit(database)
-    with closing(services), exit_on_ledger_error("\nnothing was recorded"):
-        with Progress(TextColumn("{task.description}"), BarColumn(), _CountOnceKnown(), TimeElapsedColumn(), console=errors) as progress:
-            task = progress.add_task(f"reading {file.name}", total=None)
-            report = import_file(services.ledger, file, progress=lambda done, total: progress.update(
-                task, description=f"checking {file.name}", completed=done, total=total))
-            progress.update(task, description=f"checked {file.name}", total=report.recorded, completed=report.recorded)
-        catch_up_with_progress(services, label="updating views")
-    action = "registered" if report.registered else "found"
-    console.print(f"{action} {report.treaty}: recorded {report.recorded} events, {report.already_there} already recorded")
+    with closing(services):
+        for file in files:
+            with exit_on_ledger_error(f"\nnothing was recorded from {file.name}"):
+                with Progress(TextColumn("{task.description}"), BarColumn(), _CountOnceKnown(), TimeElapsedColumn(), console=errors) as progress:
+                    task = progress.add_task(f"reading {file.name}", total=None)
+                    report = import_file(services.ledger, file, progress=_progress_of(progress, task, f"checking {file.name}"))
+                    progress.update(task, description=f"checked {file.name}", total=report.recorded, completed=report.recorded)
+            action = "registered" if report.registered else "found"
+            console.print(f"{action} {report.treaty}: recorded {report.recorded} events, {report.already_there} already recorded")
+        with exit_on_ledger_error():
+            catch_up_with_progress(services, label="updating views")
 
 
 @app.command()
