@@ -77,7 +77,7 @@ def membership(treaty: TreatyArgument, as_of: AsOfOption = None, known_at: Known
     status = "in force" if answer["in_force"] else answer["phase"].replace("_", " ")
     expiry = ""
     if answer["expires_on"]:
-        expiry = f", {'expired' if answer['phase'] == 'expired' else 'expires'} {answer['expires_on']}"
+        expiry = f" on {answer['expires_on']}" if answer["phase"] == "expired" else f", expires {answer['expires_on']}"
         expiry += "".join(f" (extended on {e['on']} to {e['until']})" for e in answer["extensions"])
     console.print(f"[bold]{answer['treaty']}[/bold] as of {answer['as_of']}: {status}{expiry}, {len(answer['parties'])} States Parties")
     conditions = answer.get("conditions")

@@ -245,7 +245,7 @@ def test_after_a_rebuild_dies_part_way_the_worker_catches_up_and_follows_again(l
     view.wait(APPLICATION_NAME, record_finlands_notice_elsewhere(database), timeout=60)
     assert lone_worker.process.poll() is None, "the worker stopped"
     said = lone_worker.lines.until("projection worker following")  # following again
-    assert "the views stand at notification None, behind 98 where this process left them" in said
+    assert "the views stand at notification None, behind 99 where this process left them" in said
     assert "catching up, then following again" in said
     with closing(open_services(database, catch_up=False)) as services:
         answer = services.read.membership_as_of("open-skies", date(2023, 2, 1))
@@ -262,4 +262,4 @@ def test_ctrl_c_stops_a_worker_that_waits_for_a_rebuild(lone_worker: LoneWorker,
         lone_worker.process.send_signal(signal.SIGINT)
         assert lone_worker.lines.until("stopped", timeout=10)
         assert lone_worker.process.wait(timeout=10) == 0
-    assert view.max_tracking_id(APPLICATION_NAME) == 98  # the notice is left for the next worker's catch-up
+    assert view.max_tracking_id(APPLICATION_NAME) == 99  # the notice is left for the next worker's catch-up

@@ -23,7 +23,7 @@ def open_skies(module_database_url: str) -> Iterator[Services]:
     """The dataset imported once per store for the module (the tests using it record nothing)."""
     services = open_services(module_database_url)
     report = import_file(services.ledger, DATASET)
-    assert (report.registered, report.recorded) == (True, 97)
+    assert (report.registered, report.recorded) == (True, 98)
     services.read.refresh()
     yield services
     services.close()
@@ -103,8 +103,8 @@ class TestCompliance:
 class TestImportAndExport:
     def test_a_second_import_records_nothing(self, open_skies: Services) -> None:
         report = import_file(open_skies.ledger, DATASET)
-        assert (report.registered, report.recorded, report.already_there) == (False, 0, 97)
-        assert len(open_skies.ledger.list_events("open-skies")) == 97
+        assert (report.registered, report.recorded, report.already_there) == (False, 0, 98)
+        assert len(open_skies.ledger.list_events("open-skies")) == 98
 
     def test_every_event_cites_a_source(self, open_skies: Services) -> None:
         assert all(r.source.get("title") or r.source.get("url") for r in open_skies.ledger.list_events("open-skies"))
@@ -113,10 +113,10 @@ class TestImportAndExport:
         exported = tmp_path / "open-skies.jsonl"
         exported.write_text("\n".join(export_lines(open_skies.ledger, "open-skies")) + "\n")
         lines = [json.loads(line) for line in exported.read_text().splitlines()]
-        assert lines[0]["kind"] == "treaty" and [e["sequence"] for e in lines[1:]] == list(range(1, 98))
+        assert lines[0]["kind"] == "treaty" and [e["sequence"] for e in lines[1:]] == list(range(1, 99))
         assert all(len(e["hash"]) == 64 and e["recorded_at"] for e in lines[1:])
         fresh = open_services(f"sqlite:///{tmp_path / 'fresh.db'}")
-        assert import_file(fresh.ledger, exported).recorded == 97
+        assert import_file(fresh.ledger, exported).recorded == 98
         fresh.read.refresh()
         for day in CHECKED_DATES:
             as_of = date.fromisoformat(day)
@@ -158,7 +158,7 @@ class TestBadFiles:
 """)
         result = run_cli("import", str(bad), database=sqlite_url)
         assert result.exit_code == 2
-        assert "events[97] (kgz-withdraws).state" in result.stderr and "never joined" in result.stderr
+        assert "events[98] (kgz-withdraws).state" in result.stderr and "never joined" in result.stderr
         assert "nothing was recorded" in result.stderr
         services = open_services(sqlite_url)
         assert services.ledger.list_treaties() == []
