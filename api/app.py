@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
+from treaty_ledger.api import pages
 from treaty_ledger.api.errors import install_error_handlers
 from treaty_ledger.api.openapi import openapi_document
-from treaty_ledger.api.routers import events, health, proofs, queries, treaties
+from treaty_ledger.api.routers import events, feeds, health, proofs, queries, treaties
 from treaty_ledger.api.settings import Settings
 from treaty_ledger.bootstrap import Services, open_services
 
@@ -37,10 +39,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             if services is None:
                 opened.close()
 
-    app = FastAPI(title="Treaty Ledger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc are pages of our own (api/pages.py): their scripts come from the package, not a CDN.
+    app = FastAPI(title="Treaty Ledger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = chosen
     install_error_handlers(app)
-    for router in (treaties.router, events.router, queries.router, queries.states_router, proofs.router, health.router):
+    for router in (treaties.router, events.router, queries.router, queries.states_router, proofs.router, feeds.router, health.router,
+                   pages.router):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     app.openapi = lambda: openapi_document(app, reads_open=not chosen.require_read_key)  # type: ignore[method-assign]
     return app

@@ -78,6 +78,9 @@ class ViewReader(Protocol):
     def rows_on(self, treaty: str, day: date, known_at: datetime | None, kinds: Sequence[str]) -> list[Interval]:
         """The interval rows of ``kinds`` holding on ``day``, as known at ``known_at``."""
 
+    def rows_known(self, treaty: str, known_at: datetime | None, kinds: Sequence[str]) -> list[Interval]:
+        """Every row of ``kinds`` over all effective dates, as known at ``known_at``."""
+
     def records(self, treaty: str, *, after: int = 0, limit: int | None = None, state: str | None = None,
                 types: Sequence[str] = (), start: date | None = None, end: date | None = None,
                 known_at: datetime | None = None) -> list[Record]:
@@ -133,6 +136,16 @@ class ReadModel:
         row = self.treaty(treaty)
         code = normalise_state(state, field="state")
         return state_answer(row.treaty, code, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, _STATE))
+
+    def timeline(self, treaty: str, kinds: Sequence[str] = KINDS, known_at: datetime | None = None) -> list[Interval]:
+        """The treaty's rows of ``kinds`` over every effective date, as known at ``known_at``: what a timeline draws."""
+        row = self.treaty(treaty)
+        return self.view.rows_known(row.treaty, known_at, kinds)
+
+    def treaties(self) -> list[TreatyRow]:
+        """Every treaty the views hold, by id (caught up first)."""
+        self._current()
+        return self.view.treaty_rows()
 
     def reservations_as_of(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
         """The reservations, declarations and objections in force on ``as_of``."""

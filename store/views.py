@@ -277,6 +277,20 @@ class LedgerView(ViewStatements, TrackingRecorder):
             c.execute(self.q(statement), params)
             return [self._interval(row) for row in c.fetchall()]
 
+    def rows_known(self, treaty: str, known_at: datetime | None, kinds: Sequence[str]) -> list[Interval]:
+        """Every row of ``kinds`` over all effective dates, as the ledger knew them at ``known_at`` (now when ``None``): a timeline."""
+        marks = ", ".join("?" for _ in kinds)
+        statement = f"SELECT id, kind, key, since, until, doc FROM {{tl_intervals}} WHERE treaty = ? AND kind IN ({marks}) "
+        params: list[Any] = [treaty, *kinds]
+        if known_at is None:
+            statement += "AND known_to IS NULL"
+        else:
+            statement += "AND known_from <= ? AND (known_to IS NULL OR known_to > ?)"
+            params += [self.stamp(known_at), self.stamp(known_at)]
+        with self.cursor(commit=False) as c:
+            c.execute(self.q(statement + " ORDER BY kind, key, since"), params)
+            return [self._interval(row) for row in c.fetchall()]
+
     @staticmethod
     def _interval(row: Any) -> Interval:
         return Interval(row["kind"], row["key"], _date(row["since"]), _date(row["until"]), json.loads(row["doc"]), row["id"], row["doc"])

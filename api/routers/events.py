@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import NAMESPACE_URL, uuid5
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from treaty_ledger.api.bodies import JsonObject
+from treaty_ledger.api.csv_export import csv_response, wants_csv
 from treaty_ledger.api.dependencies import ReaderKey, ServicesDep, WriterKey
 from treaty_ledger.api.openapi import json_body
-from treaty_ledger.api.routers.params import DATE_FORMAT, KnownAt, as_of_date, known_at_moment
+from treaty_ledger.api.routers.params import DATE_FORMAT, Format, KnownAt, as_of_date, known_at_moment
 from treaty_ledger.api.routers.proofs import PROOF_ERRORS, with_receipt
-from treaty_ledger.api.routers.treaties import BODY_ERRORS, ERRORS
+from treaty_ledger.api.routers.treaties import BODY_ERRORS, CSV, ERRORS
 from treaty_ledger.api.schemas import (
     ErrorPublic,
     EventHistoryPublic,
@@ -100,8 +101,9 @@ def _sent(answer: Answer) -> Response:
     return Response(answer.body, status_code=answer.status, media_type="application/json")
 
 
-@router.get("/v1/treaties/{treaty}/events", response_model=EventPagePublic, responses=ERRORS)
+@router.get("/v1/treaties/{treaty}/events", response_model=EventPagePublic, responses={**ERRORS, **CSV})
 def list_events(
+    request: Request,
     treaty: str,
     services: ServicesDep,
     _: ReaderKey,
@@ -113,7 +115,8 @@ def list_events(
     known_at: KnownAt = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
-) -> dict[str, Any]:
+    format_: Format = None,
+) -> Any:
     """The audit history in recorded order, filtered and paginated.
 
     Each event says whether it is retracted (``retracted``, ``retracted_by``) and which corrections name it
@@ -124,7 +127,8 @@ def list_events(
         treaty, state=state, types=type, start=as_of_date(from_, "from") if from_ else None, end=as_of_date(to, "to") if to else None,
         known_at=known_at_moment(known_at), limit=limit, cursor=cursor,
     )
-    return {"treaty": treaty, "events": page.listed(), "next_cursor": page.next_cursor}
+    answer = {"treaty": treaty, "events": page.listed(), "next_cursor": page.next_cursor}
+    return csv_response("events", answer, f"{treaty}-events") if wants_csv(request, format_) else answer
 
 
 @router.get("/v1/events/{event_id}", response_model=EventHistoryPublic,

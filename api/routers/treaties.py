@@ -21,6 +21,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorPublic, "description": "not now (a rebuild holds the views, or a write kept conflicting): ask again after Retry-After seconds"},
 }
 
+CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                                             "description": "the answer; as CSV with format=csv or Accept: text/csv"}}
+"""A read that also answers as CSV."""
+
 BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorPublic, "description": "the body is larger than the API reads (1 MiB unless TREATY_LEDGER_MAX_BODY_BYTES says otherwise)"},
     415: {"model": ErrorPublic, "description": "the body is not sent as application/json"},

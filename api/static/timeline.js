@@ -1,0 +1,78 @@
+// Draws a page's timeline with vis-timeline (vendored under /static/vendor) from the JSON the page embeds
+// (#timeline-data: groups, items, events), and shows the events behind an interval, with their sources,
+// when one is clicked. The page's tables carry the same answer without this script. Items that only touch
+// (a status ends where the next begins) share a lane (no horizontal margin); a suspension or a provisional
+// application, which overlaps a status, is stacked below it.
+(function () {
+  "use strict";
+  var holder = document.getElementById("timeline");
+  var data = document.getElementById("timeline-data");
+  if (!holder || !data || typeof vis === "undefined") { return; }
+  var spec = JSON.parse(data.textContent);
+  var items = new vis.DataSet(spec.items.map(function (item) {
+    var copy = Object.assign({}, item);
+    delete copy.events;
+    if (!copy.end) { delete copy.end; }
+    return copy;
+  }));
+  var order = {};
+  spec.groups.forEach(function (group, i) { order[group.id] = i; });
+  var byId = {};
+  spec.items.forEach(function (item) { byId[item.id] = item; });
+  var options = {
+    stack: true, zoomable: true, moveable: true, orientation: "top", margin: { item: { horizontal: 0, vertical: 3 } },
+    tooltip: { followMouse: true }, groupOrder: function (a, b) { return order[a.id] - order[b.id]; },
+    keyboard: false, verticalScroll: true, maxHeight: 640
+  };
+  var timeline = new vis.Timeline(holder, items, new vis.DataSet(spec.groups), options);
+  timeline.addCustomTime(spec.as_of, "as-of");
+  timeline.setCustomTimeMarker("as of " + spec.as_of, "as-of");
+
+  var panel = document.getElementById("events-panel");
+  var list = document.getElementById("events-list");
+  var title = document.getElementById("events-title");
+  function text(tag, value, cls) {
+    var node = document.createElement(tag);
+    node.textContent = value;
+    if (cls) { node.className = cls; }
+    return node;
+  }
+  function show(itemId) {
+    var item = byId[itemId];
+    if (!item || !panel) { return; }
+    title.textContent = "Events behind: " + item.title;
+    list.replaceChildren();
+    item.events.forEach(function (id) {
+      var event = spec.events[id];
+      var li = document.createElement("li");
+      if (!event) { li.appendChild(text("span", id)); list.appendChild(li); return; }
+      var head = (event.date || "") + " " + event.type.replace(/_/g, " ") + (event.state ? " by " + event.state : "");
+      li.appendChild(text("strong", head));
+      if (event.retracted) { li.appendChild(text("span", " (retracted)", "mark")); }
+      if (event.corrected_by && event.corrected_by.length) { li.appendChild(text("span", " (corrected)", "mark")); }
+      if (event.claimed_by) { li.appendChild(text("span", " (claimed by " + event.claimed_by + ")")); }
+      var source = event.source || {};
+      var cite = document.createElement("cite");
+      if (source.url) {
+        var link = text("a", source.title || source.url);
+        link.href = source.url;
+        link.rel = "noreferrer";
+        cite.appendChild(link);
+      } else {
+        cite.textContent = source.title || "";
+      }
+      li.appendChild(document.createElement("br"));
+      li.appendChild(cite);
+      if (source.publisher) { li.appendChild(text("span", ", " + source.publisher)); }
+      if (source.quote) { li.appendChild(document.createElement("br")); li.appendChild(text("q", source.quote)); }
+      if (event.note) { li.appendChild(document.createElement("br")); li.appendChild(text("small", event.note)); }
+      var json = text("a", " JSON");
+      json.href = "/v1/events/" + id;
+      li.appendChild(json);
+      list.appendChild(li);
+    });
+    panel.hidden = false;
+  }
+  timeline.on("select", function (props) { if (props.items.length) { show(props.items[0]); } });
+  window.treatyTimeline = timeline;
+})();
