@@ -171,7 +171,7 @@ def treaty_page(request: Request, treaty: str, services: ServicesDep, as_of: str
     horizon = max(today(), day)
     states = sorted({r.doc["state"] for r in rows if r.kind == "status" and r.doc["status"] in DRAWN_STATUSES})
     timeline = {
-        "groups": [{"id": "__treaty", "content": "the treaty"}, *({"id": s, "content": f"{s} {state_name(s)}"} for s in states)],
+        "groups": [{"id": "__treaty", "content": "treaty"}, *({"id": s, "content": s, "title": state_name(s)} for s in states)],
         "items": [*_phase_items(rows, horizon), *_status_items(rows, horizon)],
         "events": _events_by_id(services, row.treaty, moment),
         "as_of": day.isoformat(),
