@@ -101,8 +101,11 @@ def page(browser: Any, site: Site) -> Iterator[Any]:
 def screenshot(page: Any, name: str) -> None:
     """Screenshots of the page at desktop and phone widths, into ``build/screenshots/``."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    has_timeline = page.locator("#timeline").count() > 0
     for label, width, height in (("desktop", 1366, 900), ("phone", 390, 844)):
         page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(150)  # the timeline redraws itself on resize
+        if has_timeline:
+            page.wait_for_selector("#timeline[data-drawn-ms]")
+            page.wait_for_timeout(300)  # the timeline redraws itself after a resize: let the shot show it
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=label == "phone")
     page.set_viewport_size({"width": 1366, "height": 900})

@@ -37,7 +37,7 @@ def visit(page: Any, site: Site, path: str) -> None:
 
 def timeline_items(page: Any) -> list[dict[str, Any]]:
     """The items the page's timeline holds, as drawn (read from vis-timeline's own data set), dates as YYYY-MM-DD."""
-    page.wait_for_function("window.treatyTimeline !== undefined")
+    page.wait_for_selector("#timeline[data-drawn-ms]")
     return list(page.evaluate("""window.treatyTimeline.itemsData.get().map(item => Object.assign({}, item, {
         start: new Date(item.start).toISOString().slice(0, 10), end: item.end ? new Date(item.end).toISOString().slice(0, 10) : null}))"""))
 

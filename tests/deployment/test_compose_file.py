@@ -226,11 +226,12 @@ def test_api_starts_only_after_the_import_completed_successfully() -> None:
     assert SERVICES["api"]["depends_on"]["import"]["condition"] == "service_completed_successfully"
 
 
-def test_import_is_one_shot_and_imports_the_open_skies_dataset() -> None:
+def test_import_is_one_shot_and_imports_every_shipped_dataset() -> None:
     service = SERVICES["import"]
-    assert as_words(service["command"]) == ["treaty-ledger", "import", "data/open-skies.yaml"]
+    words = as_words(service["command"])
+    assert words[:2] == ["treaty-ledger", "import"]
+    assert sorted(words[2:]) == sorted(f"data/{path.name}" for path in (ROOT / "data").glob("*.yaml"))
     assert service["restart"] == "no"
-    assert (ROOT / "data" / "open-skies.yaml").is_file()
     assert any(re.fullmatch(r"data/? +(\./)?data/?", copy) for copy in dockerfile("COPY")), "the image must hold data/"
 
 

@@ -43,7 +43,7 @@ def test_an_export_with_proofs_audits_and_any_change_to_it_fails(services: Servi
     assert run_cli("export", "open-skies", "--proofs", "-o", str(exported), database=sqlite_url).exit_code == 0
     result = offline("audit", "export", str(exported), "--key", public_key(services))
     assert result.exit_code == 0, result.stderr
-    assert "98 leaves proven" in result.stdout
+    assert "99 leaves proven" in result.stdout
     lines = exported.read_text().splitlines()
     for change in ({"date": "1980-01-01"}, {"date": "19992-03-24"}, {"source": {"title": "Another source"}}):
         changed = tmp_path / "changed.jsonl"
@@ -86,7 +86,7 @@ def test_a_receipt_audits_offline_and_a_changed_answer_fails(services: Services,
     path.write_text(json.dumps({**body, "receipt": {**body["receipt"], "leaves": leaves}}))
     result = offline("audit", "receipt", str(path), "--key", public_key(services))
     assert result.exit_code == 1 and "not in the tree" in result.stderr
-    note = body["receipt"]["checkpoint"]["note"].replace("\n98\n", "\n97\n")
+    note = body["receipt"]["checkpoint"]["note"].replace("\n99\n", "\n98\n")
     path.write_text(json.dumps({**body, "receipt": {**body["receipt"], "checkpoint": {"note": note}}}))
     result = offline("audit", "receipt", str(path), "--key", public_key(services))
     assert result.exit_code == 1 and "does not check" in result.stderr
@@ -123,16 +123,16 @@ def test_a_checkpoint_kept_is_consistent_with_a_later_one_and_not_with_another_h
 def test_verify_keeps_the_checkpoint_it_checked_and_then_finds_a_truncated_store(services: Services, sqlite_url: str) -> None:
     first = run_cli("verify", database=sqlite_url)
     assert first.exit_code == 0, first.stderr
-    assert "kept checkpoint 98" in first.stderr
+    assert "kept checkpoint 99" in first.stderr
     drop_immutability(sqlite_url)
     execute(sqlite_url, "DROP TRIGGER IF EXISTS treaty_ledger_no_delete_snapshots")
     execute(sqlite_url, "DELETE FROM {events} WHERE rowid = (SELECT MAX(rowid) FROM {events})")
     # the intruder covers their tracks in the tree too
-    execute(sqlite_url, "DELETE FROM tl_tree_nodes WHERE level = 0 AND idx >= 97")
-    execute(sqlite_url, "DELETE FROM tl_checkpoints WHERE size >= 98")
+    execute(sqlite_url, "DELETE FROM tl_tree_nodes WHERE level = 0 AND idx >= 98")
+    execute(sqlite_url, "DELETE FROM tl_checkpoints WHERE size >= 99")
     again = run_cli("verify", database=sqlite_url)
     assert again.exit_code == 1
-    assert "fewer than the 98 of the checkpoint kept" in again.stderr
+    assert "fewer than the 99 of the checkpoint kept" in again.stderr
 
 
 def test_audit_refuses_a_key_that_is_not_one(tmp_path: Path) -> None:
