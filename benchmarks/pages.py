@@ -38,9 +38,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.server import free_port, start_server  # noqa: E402
-from treaty_ledger.bootstrap import open_services  # noqa: E402
-from treaty_ledger.store.datasets import import_file  # noqa: E402
+from tests.e2e.server import free_port, start_server
+from treaty_ledger.bootstrap import open_services
+from treaty_ledger.store.datasets import import_file
 
 PAGE = "/treaties/rome-statute?as_of=2024-01-01"
 JSON = "/v1/treaties/rome-statute/membership?as_of=2024-01-01"
