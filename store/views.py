@@ -265,30 +265,25 @@ class LedgerView(ViewStatements, TrackingRecorder):
 
     def rows_on(self, treaty: str, day: date, known_at: datetime | None, kinds: Sequence[str]) -> list[Interval]:
         """The rows of ``kinds`` holding on ``day``, as the ledger knew them at ``known_at`` (now when ``None``)."""
-        marks = ", ".join("?" for _ in kinds)
-        statement = f"SELECT id, kind, key, since, until, doc FROM {{tl_intervals}} WHERE treaty = ? AND kind IN ({marks}) AND since <= ? AND (until IS NULL OR until > ?) "
-        params: list[Any] = [treaty, *kinds, self.day(day), self.day(day)]
-        if known_at is None:
-            statement += "AND known_to IS NULL"
-        else:
-            statement += "AND known_from <= ? AND (known_to IS NULL OR known_to > ?)"
-            params += [self.stamp(known_at), self.stamp(known_at)]
-        with self.cursor(commit=False) as c:
-            c.execute(self.q(statement), params)
-            return [self._interval(row) for row in c.fetchall()]
+        return self._rows(treaty, kinds, known_at, "AND since <= ? AND (until IS NULL OR until > ?) ", [self.day(day), self.day(day)])
 
     def rows_known(self, treaty: str, known_at: datetime | None, kinds: Sequence[str]) -> list[Interval]:
         """Every row of ``kinds`` over all effective dates, as the ledger knew them at ``known_at`` (now when ``None``): a timeline."""
+        return self._rows(treaty, kinds, known_at, "", [], order=" ORDER BY kind, key, since")
+
+    def _rows(self, treaty: str, kinds: Sequence[str], known_at: datetime | None, where: str, params: list[Any], *,
+              order: str = "") -> list[Interval]:
+        """The rows of ``kinds`` that also meet ``where`` (its ``params``), as known at ``known_at`` (now when ``None``)."""
         marks = ", ".join("?" for _ in kinds)
-        statement = f"SELECT id, kind, key, since, until, doc FROM {{tl_intervals}} WHERE treaty = ? AND kind IN ({marks}) "
-        params: list[Any] = [treaty, *kinds]
+        statement = f"SELECT id, kind, key, since, until, doc FROM {{tl_intervals}} WHERE treaty = ? AND kind IN ({marks}) {where}"
+        values: list[Any] = [treaty, *kinds, *params]
         if known_at is None:
             statement += "AND known_to IS NULL"
         else:
             statement += "AND known_from <= ? AND (known_to IS NULL OR known_to > ?)"
-            params += [self.stamp(known_at), self.stamp(known_at)]
+            values += [self.stamp(known_at), self.stamp(known_at)]
         with self.cursor(commit=False) as c:
-            c.execute(self.q(statement + " ORDER BY kind, key, since"), params)
+            c.execute(self.q(statement + order), values)
             return [self._interval(row) for row in c.fetchall()]
 
     @staticmethod
