@@ -81,5 +81,19 @@
     panel.hidden = false;
   }
   timeline.on("select", function (props) { if (props.items.length) { show(props.items[0]); } });
+  // A row of the table (a state) shows the events behind its status on the as-of date.
+  document.querySelectorAll("tr[data-state]").forEach(function (row) {
+    row.addEventListener("click", function (event) {
+      if (event.target.closest("a")) { return; }
+      var holding = spec.items.filter(function (item) {
+        return item.group === row.dataset.state && item.start <= spec.as_of && (!item.end || spec.as_of < item.end);
+      });
+      if (holding.length) {
+        timeline.setSelection(holding.map(function (item) { return item.id; }));
+        show(holding[0].id);
+        panel.scrollIntoView({ block: "nearest" });
+      }
+    });
+  });
   window.treatyTimeline = timeline;
 })();

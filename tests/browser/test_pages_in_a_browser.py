@@ -81,6 +81,15 @@ def test_clicking_an_interval_shows_the_events_behind_it_with_their_sources(page
     assert panel.locator("cite").count() >= 1 and panel.locator("a[href^='/v1/events/']").count() >= 1
 
 
+def test_clicking_a_row_of_the_table_shows_the_events_behind_that_states_status(page: Any, site: Site) -> None:
+    visit(page, site, "/treaties/open-skies?as_of=2020-06-01")
+    timeline_items(page)
+    page.locator('#membership tr[data-state="USA"] td').nth(1).click()
+    panel = page.locator("#events-panel")
+    panel.wait_for(state="visible")
+    assert "withdrawal notified by USA" in panel.inner_text() and panel.locator("cite").count() >= 1
+
+
 def test_a_known_at_before_a_correction_shows_the_original_answer_and_after_it_the_corrected_one(page: Any, site: Site) -> None:
     client = site.server.client(site.key)
     treaty = {"id": "corrected-accord", "title": "A Corrected Accord", "rules": {"late_joiner_delay": "P30D"}, "source": SOURCE}
