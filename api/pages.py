@@ -20,7 +20,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from treaty_ledger.api.dependencies import ServicesDep
+from treaty_ledger.api.dependencies import ReaderKey, ServicesDep
 from treaty_ledger.api.routers.params import as_of_date, known_at_moment
 from treaty_ledger.bootstrap import Services
 from treaty_ledger.domain.dates import today
@@ -135,7 +135,7 @@ def _common(request: Request, services: Services, **extra: Any) -> dict[str, Any
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, services: ServicesDep, q: str | None = None) -> HTMLResponse:
+def index(request: Request, services: ServicesDep, _: ReaderKey, q: str | None = None) -> HTMLResponse:
     """The treaties in the ledger: in force today or not, parties today, the latest event; a search over treaties and states."""
     now = today()
     summaries = {t.id: t for t in services.ledger.list_treaties()}
@@ -161,7 +161,7 @@ def index(request: Request, services: ServicesDep, q: str | None = None) -> HTML
 
 
 @router.get("/treaties/{treaty}", response_class=HTMLResponse)
-def treaty_page(request: Request, treaty: str, services: ServicesDep, as_of: str | None = None, known_at: str | None = None) -> HTMLResponse:
+def treaty_page(request: Request, treaty: str, services: ServicesDep, _: ReaderKey, as_of: str | None = None, known_at: str | None = None) -> HTMLResponse:
     """A treaty's membership timeline, with the membership table as of a date and as known at a moment."""
     day, moment = as_of_date(as_of), known_at_moment(known_at)
     membership = services.read.membership_as_of(treaty, day, moment)
@@ -183,7 +183,7 @@ def treaty_page(request: Request, treaty: str, services: ServicesDep, as_of: str
 
 
 @router.get("/treaties/{treaty}/compliance", response_class=HTMLResponse)
-def compliance_page(request: Request, treaty: str, services: ServicesDep, as_of: str | None = None, known_at: str | None = None) -> HTMLResponse:
+def compliance_page(request: Request, treaty: str, services: ServicesDep, _: ReaderKey, as_of: str | None = None, known_at: str | None = None) -> HTMLResponse:
     """Restrictions, allegations, denied flights and suspensions as intervals on a timeline, and the picture as of a date."""
     day, moment = as_of_date(as_of), known_at_moment(known_at)
     answer = services.read.compliance_as_of(treaty, day, moment)
@@ -214,7 +214,7 @@ def compliance_page(request: Request, treaty: str, services: ServicesDep, as_of:
 
 
 @router.get("/treaties/{treaty}/changes", response_class=HTMLResponse)
-def changes_page(request: Request, treaty: str, services: ServicesDep, known_at: str | None = None) -> HTMLResponse:
+def changes_page(request: Request, treaty: str, services: ServicesDep, _: ReaderKey, known_at: str | None = None) -> HTMLResponse:
     """What changed between two dates, in words."""
     start = as_of_date(request.query_params.get("from") or "2000-01-01", "from")
     end = as_of_date(request.query_params.get("to"), "to")
@@ -228,7 +228,7 @@ def changes_page(request: Request, treaty: str, services: ServicesDep, known_at:
 
 
 @router.get("/treaties/{treaty}/events", response_class=HTMLResponse)
-def events_page(request: Request, treaty: str, services: ServicesDep, state: str | None = None, type: str | None = None,  # noqa: A002
+def events_page(request: Request, treaty: str, services: ServicesDep, _: ReaderKey, state: str | None = None, type: str | None = None,  # noqa: A002
                 known_at: str | None = None, cursor: str | None = None) -> HTMLResponse:
     """The audit history, paged, filterable by state and type, each event with its source; corrections and retractions marked."""
     row = services.read.treaty(treaty)
@@ -242,7 +242,7 @@ def events_page(request: Request, treaty: str, services: ServicesDep, state: str
 
 
 @router.get("/states/{state}", response_class=HTMLResponse)
-def state_page(request: Request, state: str, services: ServicesDep, as_of: str | None = None, known_at: str | None = None) -> HTMLResponse:
+def state_page(request: Request, state: str, services: ServicesDep, _: ReaderKey, as_of: str | None = None, known_at: str | None = None) -> HTMLResponse:
     """One state across every treaty, as a timeline, and its status in each as of a date."""
     day, moment = as_of_date(as_of), known_at_moment(known_at)
     answer = services.read.state_across(state, day, moment)

@@ -95,6 +95,22 @@ class TestPages:
         assert "Apache" in client.get("/static/vendor/vis-timeline-8.5.4/LICENSE.md").text
 
 
+def test_pages_need_a_reader_key_when_the_server_requires_one_for_reads(module_database_url: str) -> None:
+    services = open_services(module_database_url)
+    try:
+        _, key = KeyStore(services.view).create("reader", "reader")
+        app = create_app(settings=Settings(database=module_database_url, require_read_key=True), services=services)
+        with TestClient(app) as anonymous:
+            for path in ("/", "/treaties/open-skies", "/treaties/open-skies/compliance", "/treaties/open-skies/changes",
+                         "/treaties/open-skies/events", "/states/USA"):
+                refused = anonymous.get(path)
+                assert refused.status_code == 401, path
+                assert "Open Skies" not in refused.text and "United States" not in refused.text
+            assert anonymous.get("/", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    finally:
+        services.close()
+
+
 class TestCsv:
     def test_the_membership_csv_holds_the_same_states_as_the_json(self, client: TestClient) -> None:
         params = {"as_of": "2020-06-01"}
