@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Self
 
-from treaty_ledger.domain.effective import Effective
+from treaty_ledger.domain.effective import Effective, order_key
 from treaty_ledger.domain.errors import TimelineContradiction
 from treaty_ledger.domain.rules import TreatyRules
 from treaty_ledger.domain.timeline import ITEM_COLLECTIONS, TREATY_SCOPE, Item, Phase, Provisional, Scope, Segment, Suspension, Timeline
@@ -62,6 +62,10 @@ class Track:
         return Track(self.state, self.status, self.since, dict(self.detail), list(self.events), self.signed_on, self.deposited_on,
                      self.in_force_since, self.joining_on, self.withdrawal_token, self.joining_token, self.suspension,
                      self.provisional, self.dissolved, self.predecessor)
+
+
+WITHOUT_STANDING = frozenset({"none", "withdrawn", "terminated", "expired"})
+"""The statuses in which a state has no standing under the treaty: what it said there has ended."""
 
 
 class FoldState:
@@ -152,6 +156,8 @@ class FoldState:
                 segments[-1] = segments[-1].ended(on)
         if track.provisional is not None and status not in ("signatory", "contracting"):
             self.end_provisional(track, on)
+        if status in WITHOUT_STANDING and track.status not in WITHOUT_STANDING:
+            self.end_standing_items(track.state, on)
         track.status = status
         track.since = on
         track.detail = dict(detail or {})
@@ -215,6 +221,18 @@ class FoldState:
         if provisional is not None:
             self.put_item(replace(provisional, until=on, events=[*provisional.events, *events]))
 
+    def end_standing_items(self, state: str, on: date) -> None:
+        """End, on ``on``, what ``state`` said under the treaty: it has left it (or the treaty has ended).
+
+        Its reservations, declarations, territorial applications and objections, and the
+        objections of others to its reservations, end with its standing; their history stays.
+        """
+        timeline = self.timeline
+        for items in (timeline.reservations, timeline.declarations, timeline.territories, timeline.objections):
+            for item in list(items.values()):
+                if item.until is None and (item.state == state or getattr(item, "reserving_state", None) == state):
+                    self.put_item(replace(item, until=on))
+
     def referenced(self, event: Effective, name: str, kind: str, ref: str | None = None) -> Effective:
         """The event of type ``kind`` that field ``name`` of ``event`` names (or ``ref``), dated no later than ``event``."""
         ref = str(event.fields[name]) if ref is None else ref
@@ -225,6 +243,9 @@ class FoldState:
             raise self.fail(name, f"event {ref} is a {target.type} event, not a {kind} event")
         if target.date > event.date:
             raise self.fail(name, f"event {ref} is dated {target.date}, after this event's date {event.date}")
+        if order_key(target) > order_key(event):
+            raise self.fail(name, f"event {ref} is dated {target.date}, the same day as this event, but comes after it "
+                                  "in the treaty's timeline")
         return target
 
     def note(self, track: Track, event: Effective) -> None:

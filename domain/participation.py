@@ -51,8 +51,10 @@ class ParticipationFold(FoldState):
                 self.set_status(track, ending, on, {"derived": derived} if derived else {})
                 track.withdrawal_token += 1
                 track.joining_token += 1
-            elif shared.status == "signatory" and shared.provisional is not None:
-                self.end_provisional(self.track(state), on)
+            elif shared.status == "signatory":
+                if shared.provisional is not None:
+                    self.end_provisional(self.track(state), on)
+                self.end_standing_items(state, on)
             self.end_suspension(shared, on)
 
     def conditions_met_before(self, day: date) -> bool:
@@ -136,6 +138,11 @@ class ParticipationFold(FoldState):
         starts = joining_on
         if starts is None:
             starts = self.rules.joins_on(on)
+        if starts <= on and self.in_force_on is None:
+            # The conditions were met but the treaty is not in force yet: a party when it enters into force.
+            track.in_force_since = None
+            self.set_status(track, "contracting", on)
+            return
         if starts <= on:
             track.in_force_since = on
             self.set_status(track, "party", on)
@@ -192,7 +199,10 @@ class ParticipationFold(FoldState):
         self.set_phase("in_force", event.date, event.event_ids)
         for state, shared in list(self.tracks.items()):
             if shared.status == "contracting" and shared.detail.get("party_from", event.date) > event.date:
-                continue  # a late joiner (it deposited after the conditions were met): a party from its own date
+                # A late joiner (it deposited after the conditions were met): a party from its own date, which
+                # only now comes (a "joins" that fell before the treaty was in force did nothing).
+                self.touched.add(("state", state))
+                continue
             if shared.status == "contracting" or (shared.status == "withdrawing" and shared.in_force_since is None):
                 track = self.track(state)
             else:

@@ -4,7 +4,8 @@ Each ``on_<type>`` handler applies one event to the timeline, checking the event
 (:meth:`~treaty_ledger.domain.fold_state.FoldState.referenced`). A reservation or declaration
 holds from the date it is made until withdrawn; an objection until it is withdrawn or the
 reservation it objects to is; a territorial application until the state says otherwise of the
-same territory.
+same territory. Each is made by a signatory or a bound state, and each ends when its state leaves
+the treaty (its signature or instrument withdrawn, its withdrawal effective) or the treaty ends.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ class ReservationFold(FoldState):
     """The fold's handlers of reservations, declarations, objections and territorial application."""
 
     def check_standing(self, event: Effective, what: str) -> None:
-        """A state makes a reservation or declaration when it signs or deposits, and keeps it while it has standing."""
+        """A state makes a reservation, declaration, objection or territorial application as a signatory or a bound
+        state, and keeps it while it has standing (see :meth:`~treaty_ledger.domain.fold_state.FoldState.end_standing_items`)."""
         track = self.tracks.get(str(event.state))
         status = track.status if track else "none"
         if status not in ("signatory", *BOUND):
-            raise self.fail("state", f"{event.state} is {status} on {event.date}: a {what} is made by a signatory or a bound state")
+            article = "an" if what[0] in "aeiou" else "a"
+            raise self.fail("state", f"{event.state} is {status} on {event.date}: {article} {what} is made by a signatory or a bound state")
 
     def on_reservation_made(self, event: Effective) -> None:
         self.check_standing(event, "reservation")
@@ -63,6 +66,7 @@ class ReservationFold(FoldState):
         self.withdrawn(event, "declaration", "declaration_made", self.timeline.declarations)
 
     def on_objection_made(self, event: Effective) -> None:
+        self.check_standing(event, "objection")
         target = self.referenced(event, "reservation", "reservation_made")
         reservation = self.timeline.reservations[target.id]
         if reservation.until is not None:
@@ -80,6 +84,7 @@ class ReservationFold(FoldState):
         self.withdrawn(event, "objection", "objection_made", self.timeline.objections)
 
     def on_territorial_application(self, event: Effective) -> None:
+        self.check_standing(event, "territorial application")
         state, territory = str(event.state), str(event.fields["territory"])
         for earlier in list(self.timeline.territories.values()):
             if earlier.state == state and earlier.until is None and earlier.territory.casefold() == territory.casefold():

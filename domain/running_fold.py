@@ -279,7 +279,8 @@ class RunningFold:
             if not any(item[3] in states for item in self._state.pending):
                 return self._state.timeline, dirty
             partial = self._state.fork()
-            return partial.finish(states), dirty
+            timeline = partial.finish(states)
+            return timeline, dirty | partial.touched  # finishing may change more than the states' rows (a provisional application ended)
         finished = self._finish()
         timeline, previous = finished.timeline, self._published
         touched = finished.touched if finished is not self._state else set()

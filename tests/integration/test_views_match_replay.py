@@ -18,6 +18,7 @@ from treaty_ledger.domain.errors import LedgerError
 from treaty_ledger.projections.replay import (
     compliance_by_replay,
     membership_by_replay,
+    reservations_by_replay,
     state_by_replay,
 )
 
@@ -42,6 +43,7 @@ def check_views_match_replay(services: Services, chosen_rules: dict, steps: list
         as_of = START + timedelta(days=probe)
         assert services.read.membership_as_of(treaty, as_of, known_at) == membership_by_replay(treaty, aggregate.rules, records, as_of, known_at)
         assert services.read.compliance_as_of(treaty, as_of, known_at) == compliance_by_replay(treaty, aggregate.rules, records, as_of, known_at)
+        assert services.read.reservations_as_of(treaty, as_of, known_at) == reservations_by_replay(treaty, aggregate.rules, records, as_of, known_at)
         for code in ("USA", "CZE", "CSHH"):
             assert services.read.state_as_of(treaty, code, as_of, known_at) == state_by_replay(treaty, aggregate.rules, records, code, as_of, known_at)
 
@@ -89,12 +91,30 @@ def test_the_random_walk_records_most_kinds_of_event(sqlite_services: Services) 
     assert len(sqlite_services.ledger.list_events(treaty)) == len(plan)
 
 
+@pytest.mark.parametrize("steps", [
+    # A late joiner (it deposited once the conditions were met, before entry into force) becomes a party from its own date.
+    [("ratified", "USA", 0), ("ratified", "RUS", 10), ("ratified", "GBR", 20), ("entered_into_force", None, 30)],
+    # The same, the entry into force recorded before the late joiner's deposit was.
+    [("ratified", "USA", 0), ("ratified", "RUS", 10), ("entered_into_force", None, 30), ("ratified", "GBR", 20)],
+])
+def test_views_answer_as_the_replay_for_a_late_joiner_before_entry_into_force(sqlite_services: Services, steps: list) -> None:
+    late_joiners = {"entry_into_force": {"instruments": 2, "required_states": ["USA"]}, "late_joiner_delay": "P60D",
+                    "late_joiner_alignment": "first_of_next_month", "withdrawal_notice": "P1Y"}
+    check_views_match_replay(sqlite_services, late_joiners, steps, [25, 40, 80, 100, 400])
+
+
+def test_views_answer_as_the_replay_when_a_withdrawal_takes_effect_and_ends_a_reservation(sqlite_services: Services) -> None:
+    steps = [("ratified", "USA", 0), ("ratified", "GBR", 0), ("entered_into_force", None, 10), ("reservation_made", "USA", 20),
+             ("objection_made", -1, 30), ("withdrawal_announced", "USA", 40), ("withdrawal_notified", "USA", 41)]
+    check_views_match_replay(sqlite_services, {"withdrawal_notice": "P6M"}, steps, [35, 100, 300])
+
+
 def test_the_random_walk_records_the_vocabulary_beyond_open_skies(sqlite_services: Services) -> None:
     """Guard: the walks' bodies of the newer event types are valid where the history allows them."""
     treaty = f"t{next(_counter)}"
     term = {"withdrawal_notice": "P6M", "duration": "P10Y", "extension": {"max_period": "P5Y", "times": 2}}
     sqlite_services.register_treaty({"id": treaty, "title": "Walk", "rules": term, "source": SOURCE})
-    plan = [("signed", "USA", 10), ("provisional_application_started", "USA", 20), ("signed", "GBR", 30), ("signature_withdrawn", "GBR", 40),
+    plan = [("signed", "USA", 10), ("provisional_application_started", "USA", 20), ("signed", "GBR", 30), ("signed", "FIN", 35), ("signature_withdrawn", "FIN", 40),
             ("ratified", "USA", 400), ("ratified", "RUS", 500), ("entered_into_force", None, 1000), ("reservation_made", "RUS", 1100),
             ("objection_made", -1, 1200), ("objection_withdrawn", -1, 1300), ("reservation_withdrawn", -1, 1400),
             ("declaration_made", "USA", 1100), ("declaration_withdrawn", -1, 1500), ("territorial_application", "USA", 1600),

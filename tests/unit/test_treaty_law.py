@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from tests.scenario import Scenario, acceded, event, in_force, ratified, signed
+from tests.scenario import SOURCE, Scenario, acceded, event, in_force, ratified, signed
 from treaty_ledger.domain.errors import InvalidInput, TimelineContradiction
 from treaty_ledger.domain.rules import TreatyRules, aligned
 from treaty_ledger.projections.replay import membership_by_replay, reservations_by_replay, state_by_replay
@@ -133,6 +133,14 @@ class TestEntryIntoForceConditions:
         assert scenario.status("GRC", on="2002-08-01") == "party"
         assert membership(scenario, "2002-07-01")["contracting"] == [{"state": "GRC", "deposited_on": "2002-05-15", "party_from": "2002-08-01"}]
 
+    def test_a_state_depositing_after_the_conditions_were_met_is_no_party_while_the_treaty_is_not_in_force(self) -> None:
+        scenario = Scenario(rules={"entry_into_force": {"instruments": 2}}).given(
+            ratified("FRA", "2000-01-01"), ratified("DEU", "2000-02-01"), ratified("ITA", "2000-03-01"),
+        )
+        assert scenario.parties(on="2000-04-01") == [] and scenario.status("ITA", on="2000-04-01") == "contracting"
+        scenario.record(in_force("2000-05-01"))
+        assert scenario.parties(on="2000-05-01") == ["DEU", "FRA", "ITA"]
+
     def test_a_late_joiner_after_entry_into_force_is_aligned_to_the_first_of_the_next_month(self) -> None:
         scenario = Scenario(rules=ROME_RULES).given(
             ratified("FRA", "2002-04-01"), ratified("DEU", "2002-04-11"), ratified("ITA", "2002-04-11"), in_force("2002-07-01"),
@@ -256,6 +264,32 @@ class TestReservationsAndObjections:
     def test_a_state_without_standing_cannot_make_a_reservation(self) -> None:
         with_reservation().rejects(event("reservation_made", "1991-01-01", state="GBR", text="x"), TimelineContradiction, "state",
                                    "made by a signatory or a bound state")
+
+    def test_a_state_without_standing_cannot_object(self) -> None:
+        scenario = with_reservation()
+        scenario.rejects(event("objection_made", "1991-06-01", state="GBR", reservation=scenario.id("res"), text="x"),
+                         TimelineContradiction, "state", "an objection is made by a signatory or a bound state")
+
+    def test_what_a_state_said_ends_when_it_leaves_the_treaty(self) -> None:
+        scenario = with_reservation().given(signed("ITA", "1990-01-01"))
+        scenario.record(event("objection_made", "1991-06-01", state="DEU", reservation=scenario.id("res"), text="incompatible"))
+        scenario.record(event("declaration_made", "1991-06-01", state="ITA", text="understanding"))
+        scenario.record(event("territorial_application", "1991-06-01", state="FRA", territory="Guiana", applies=True))
+        scenario.given(event("withdrawal_notified", "1999-01-01", state="FRA"), event("signature_withdrawn", "1999-03-01", state="ITA"))
+        before = reservations(scenario, "1998-12-31")
+        assert (len(before["reservations"]), len(before["declarations"]), len(before["objections"])) == (1, 1, 1)
+        assert reservations(scenario, "1999-03-01")["declarations"] == []  # ITA's signature withdrawn
+        after = reservations(scenario, "1999-06-01")  # FRA's withdrawal took effect on notice (no notice rule)
+        assert (after["reservations"], after["objections"]) == ([], [])
+        assert state(scenario, "FRA", "1999-06-01")["territories"] == []
+        assert state(scenario, "FRA", "1998-12-31")["territories"][0]["territory"] == "Guiana"
+
+    def test_an_objection_corrected_to_name_a_reservation_later_in_the_same_day_is_refused(self) -> None:
+        scenario = with_reservation()
+        objection = scenario.record(event("objection_made", "1991-06-01", state="DEU", reservation=scenario.id("res"), text="x"))
+        later = scenario.record(event("reservation_made", "1991-06-01", state="FRA", text="Article 9 does not apply"))
+        scenario.rejects({"type": "correction", "corrects": objection.id, "changes": {"reservation": later.id}, "source": SOURCE},
+                         TimelineContradiction, "reservation", "the same day as this event, but comes after it")
 
     def test_an_objection_withdrawn_is_gone_from_its_date(self) -> None:
         scenario = with_reservation()
