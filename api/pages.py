@@ -130,6 +130,18 @@ def _parties_over_time(rows: Iterable[Interval], horizon: date) -> dict[str, Any
             "last": end.isoformat(), "steps": steps}
 
 
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+"""The pages' Content-Security-Policy: scripts from this origin only (the timeline's data is JSON, never run)."""
+
+
+def _page(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
+    """``template`` rendered with ``context``, under :data:`PAGE_POLICY`."""
+    response = templates.TemplateResponse(request, template, context)
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    return response
+
+
 def _common(request: Request, services: Services, **extra: Any) -> dict[str, Any]:
     return {"request": request, "checkpoint": _checkpoint(services), **extra}
 
@@ -157,7 +169,7 @@ def index(request: Request, services: ServicesDep, _: ReaderKey, q: str | None =
             state = {"code": code, "name": state_name(code)}
         except LedgerError:
             state = None
-    return templates.TemplateResponse(request, "index.html", _common(request, services, treaties=treaties, q=q or "", state=state, today=now))
+    return _page(request, "index.html", _common(request, services, treaties=treaties, q=q or "", state=state, today=now))
 
 
 @router.get("/treaties/{treaty}", response_class=HTMLResponse)
@@ -177,7 +189,7 @@ def treaty_page(request: Request, treaty: str, services: ServicesDep, _: ReaderK
         "as_of": day.isoformat(),
     }
     params = _query(as_of=day.isoformat(), known_at=known_at)
-    return templates.TemplateResponse(request, "treaty.html", _common(
+    return _page(request, "treaty.html", _common(
         request, services, treaty=row, title=row.doc.get("title") or row.treaty, membership=membership, since=since, timeline=timeline,
         parties=_parties_over_time(rows, horizon), as_of=day.isoformat(), known_at=known_at or "", params=params))
 
@@ -208,7 +220,7 @@ def compliance_page(request: Request, treaty: str, services: ServicesDep, _: Rea
     groups = [{"id": g, "content": g} for g in ("restrictions", "suspensions", "allegations", "denied flights")]
     timeline = {"groups": groups, "items": items, "events": _events_by_id(services, row.treaty, moment), "as_of": day.isoformat()}
     params = _query(as_of=day.isoformat(), known_at=known_at)
-    return templates.TemplateResponse(request, "compliance.html", _common(
+    return _page(request, "compliance.html", _common(
         request, services, treaty=row, title=row.doc.get("title") or row.treaty, answer=answer, timeline=timeline, as_of=day.isoformat(),
         known_at=known_at or "", params=params))
 
@@ -222,7 +234,7 @@ def changes_page(request: Request, treaty: str, services: ServicesDep, _: Reader
     row = services.read.treaty(treaty)
     events = _events_by_id(services, row.treaty, known_at_moment(known_at))
     params = _query(**{"from": start.isoformat(), "to": end.isoformat(), "known_at": known_at})
-    return templates.TemplateResponse(request, "changes.html", _common(
+    return _page(request, "changes.html", _common(
         request, services, treaty=row, title=row.doc.get("title") or row.treaty, answer=answer, events=events, start=start.isoformat(),
         end=end.isoformat(), known_at=known_at or "", params=params))
 
@@ -236,7 +248,7 @@ def events_page(request: Request, treaty: str, services: ServicesDep, _: ReaderK
                                 limit=100, cursor=cursor or None)
     events = page.listed()
     filters = _query(state=state, type=type, known_at=known_at)
-    return templates.TemplateResponse(request, "events.html", _common(
+    return _page(request, "events.html", _common(
         request, services, treaty=row, title=row.doc.get("title") or row.treaty, events=events, next_cursor=page.next_cursor,
         state=state or "", type=type or "", known_at=known_at or "", filters=filters, types=sorted(EVENT_TYPES)))
 
@@ -260,7 +272,7 @@ def state_page(request: Request, state: str, services: ServicesDep, _: ReaderKey
         item["id"] = f"{item['group']}:{item['id']}"
     timeline = {"groups": groups, "items": items, "events": events, "as_of": day.isoformat()}
     params = _query(as_of=day.isoformat(), known_at=known_at)
-    return templates.TemplateResponse(request, "state.html", _common(
+    return _page(request, "state.html", _common(
         request, services, code=code, name=state_name(code), answer=answer, timeline=timeline, as_of=day.isoformat(), known_at=known_at or "",
         params=params))
 

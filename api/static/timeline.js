@@ -9,8 +9,20 @@
   var data = document.getElementById("timeline-data");
   if (!holder || !data || typeof vis === "undefined") { return; }
   var spec = JSON.parse(data.textContent);
+  // vis-timeline renders an item's or a group's content and title as HTML: the ledger's text (an area, an
+  // allegation's subject) is text, so it is escaped here and shown as written, never run.
+  function escaped(value) {
+    return String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
+  function asText(thing) {
+    var copy = Object.assign({}, thing);
+    if (copy.content !== undefined) { copy.content = escaped(copy.content); }
+    if (copy.title !== undefined) { copy.title = escaped(copy.title); }
+    return copy;
+  }
   var items = new vis.DataSet(spec.items.map(function (item) {
-    var copy = Object.assign({}, item);
+    var copy = asText(item);
     delete copy.events;
     if (!copy.end) { delete copy.end; }
     return copy;
@@ -31,7 +43,7 @@
       holder.dataset.drawnMs = String(Math.round(performance.now()));
     }
   };
-  var timeline = new vis.Timeline(holder, items, new vis.DataSet(spec.groups), options);
+  var timeline = new vis.Timeline(holder, items, new vis.DataSet(spec.groups.map(asText)), options);
   timeline.addCustomTime(spec.as_of, "as-of");
   timeline.setCustomTimeMarker("as of " + spec.as_of, "as-of");
 

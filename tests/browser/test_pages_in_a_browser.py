@@ -113,6 +113,24 @@ def test_a_known_at_before_a_correction_shows_the_original_answer_and_after_it_t
     assert ("party", "2001-01-31") in [(i["content"], i["start"]) for i in timeline_items(page) if i["group"] == "DEU"]
 
 
+def test_text_that_looks_like_markup_is_shown_as_text_and_never_run(page: Any, site: Site) -> None:
+    client = site.server.client(site.key)
+    treaty = {"id": "marked-up-accord", "title": "A Marked-up Accord", "source": SOURCE}
+    assert client.post("/v1/treaties", json=treaty).status_code == 201
+    markup = '<img src=x onerror="window.ran=1">Zone <b>A</b>'
+    for body in ({"type": "ratified", "state": "FRA", "date": "2000-01-01"}, {"type": "entered_into_force", "date": "2000-06-01"},
+                 {"type": "restriction_imposed", "state": "FRA", "date": "2001-01-01", "area": markup, "kind": "altitude", "detail": "a floor"}):
+        assert client.post("/v1/treaties/marked-up-accord/events", json={**body, "source": SOURCE}).status_code == 201, body
+
+    visit(page, site, "/treaties/marked-up-accord/compliance?as_of=2002-01-01")
+    page.wait_for_selector("#timeline[data-drawn-ms]")
+    assert page.evaluate("window.ran") is None  # the markup was not run, in the table nor in the timeline
+    assert page.locator("#timeline img, #timeline b").count() == 0
+    assert markup in page.inner_text("#timeline")
+    assert "script-src 'self'" in (page.goto(site.server.url + "/treaties/marked-up-accord").headers.get("content-security-policy") or "")
+    assert site.errors == [], site.errors
+
+
 def test_the_api_docs_render_their_operations_with_the_network_cut_off(page: Any, site: Site) -> None:
     visit(page, site, "/docs")
     page.wait_for_selector(".opblock")
