@@ -343,6 +343,12 @@ class LedgerView(ViewStatements, TrackingRecorder):
             c.execute(self.q(statement), params)
             return [record_from_json(json.loads(row["body"])) for row in c.fetchall()]
 
+    def newest_records(self, treaty: str, limit: int) -> list[Record]:
+        """A treaty's ``limit`` latest recorded events, the latest first (read by the primary key, not the whole history)."""
+        with self.cursor(commit=False) as c:
+            c.execute(self.q("SELECT body FROM {tl_records} WHERE treaty = ? ORDER BY sequence DESC LIMIT ?"), [treaty, limit])
+            return [record_from_json(json.loads(row["body"])) for row in c.fetchall()]
+
     def record_by_id(self, event_id: str) -> Record | None:
         """The recorded event with ``event_id``, in whichever treaty holds it."""
         with self.cursor(commit=False) as c:

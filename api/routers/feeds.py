@@ -3,6 +3,7 @@ journalist can subscribe to a treaty in a feed reader."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -23,6 +24,15 @@ FEED_RESPONSES = {**ERRORS, 200: {"content": {ATOM: {"schema": {"type": "string"
 Limit = Annotated[int, Query(ge=1, le=500, description="how many of the newest events")]
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML 1.0 cannot hold (C0 controls but tab, newline and return; lone surrogates; two non-characters)."""
+
+
+def _xml(text: str) -> str:
+    """``text`` as an XML document can hold it: each character it cannot, shown as U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def _title(record: Record) -> str:
     who = f"{record.state} ({state_name(record.state)}) " if record.state else ""
     when = f" on {record.date.isoformat()}" if record.date else ""
@@ -41,7 +51,7 @@ def _feed(request: Request, title: str, path: str, records: list[Record]) -> Res
     base = str(request.base_url).rstrip("/")
     feed = FeedGenerator()
     feed.id(f"{base}{path}")
-    feed.title(title)
+    feed.title(_xml(title))
     feed.link(href=f"{base}{path}", rel="self", type=ATOM)
     feed.link(href=f"{base}/", rel="alternate", type="text/html")
     feed.author({"name": "Treaty Ledger"})
@@ -49,11 +59,11 @@ def _feed(request: Request, title: str, path: str, records: list[Record]) -> Res
     for record in records:
         entry = feed.add_entry(order="append")
         entry.id(f"urn:uuid:{record.id}")
-        entry.title(_title(record))
+        entry.title(_xml(_title(record)))
         entry.updated(record.recorded_at)
         entry.published(record.recorded_at)
         entry.link(href=f"{base}/v1/events/{record.id}", rel="alternate", type="application/json")
-        entry.summary(_summary(record))
+        entry.summary(_xml(_summary(record)))
     return Response(feed.atom_str(pretty=True), media_type=ATOM)
 
 
@@ -61,8 +71,8 @@ def _feed(request: Request, title: str, path: str, records: list[Record]) -> Res
 def treaty_feed(request: Request, treaty: str, services: ServicesDep, _: ReaderKey, limit: Limit = 50) -> Response:
     """The treaty's newest recorded events as an Atom feed, newest first (by recorded time, not effective date)."""
     row = services.read.treaty(treaty)
-    records = services.read.view.records(row.treaty)[-limit:]
-    return _feed(request, f"Treaty Ledger: {row.doc.get('title') or row.treaty}", f"/v1/treaties/{row.treaty}/feed", records[::-1])
+    records = services.read.view.newest_records(row.treaty, limit)
+    return _feed(request, f"Treaty Ledger: {row.doc.get('title') or row.treaty}", f"/v1/treaties/{row.treaty}/feed", records)
 
 
 @router.get("/v1/feed", responses=FEED_RESPONSES, response_class=Response)
@@ -70,6 +80,6 @@ def ledger_feed(request: Request, services: ServicesDep, _: ReaderKey, limit: Li
     """The whole ledger's newest recorded events as an Atom feed, newest first."""
     newest: list[Record] = []
     for row in services.read.treaties():
-        newest.extend(services.read.view.records(row.treaty)[-limit:])
+        newest.extend(services.read.view.newest_records(row.treaty, limit))
     newest.sort(key=lambda r: (r.recorded_at, r.treaty, r.sequence), reverse=True)
     return _feed(request, "Treaty Ledger: newly recorded events", "/v1/feed", newest[:limit])

@@ -156,6 +156,15 @@ class TestAtom:
         updated = [e.find(f"{ATOM}updated").text for e in entries]  # type: ignore[union-attr]
         assert updated == sorted(updated, reverse=True) and len(entries) == 44  # the dataset's 43 events and the new one
 
+    def test_text_an_xml_document_cannot_hold_is_shown_as_a_replacement_character(self, client: TestClient) -> None:
+        recorded = client.post("/v1/treaties/new-start/events", json={"type": "statement", "state": "USA", "date": "2026-03-02",
+                                                                      "summary": "bell\x07 and escape\x1b", "source": SOURCE})
+        assert recorded.status_code == 201, recorded.text
+        response = client.get("/v1/treaties/new-start/feed", params={"limit": 1})
+        assert response.status_code == 200
+        summary = ET.fromstring(response.content).find(f"{ATOM}entry/{ATOM}summary")
+        assert summary is not None and "bell\ufffd and escape\ufffd" in str(summary.text)
+
     def test_the_ledgers_feed_merges_every_treaty_newest_first(self, client: TestClient) -> None:
         feed = ET.fromstring(client.get("/v1/feed", params={"limit": 20}).content)
         entries = feed.findall(f"{ATOM}entry")
