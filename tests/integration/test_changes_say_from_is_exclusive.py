@@ -65,3 +65,9 @@ def test_the_readme_says_from_is_exclusive() -> None:
     readme = (ROOT / "README.md").read_text()
     line = next(line for line in readme.splitlines() if "treaty-ledger changes TREATY" in line)
     assert "exclusive" in line
+
+
+def test_an_item_that_started_is_named_as_such_and_keeps_its_own_kind(url: str) -> None:
+    started = json.loads(changes(url, "2015-06-01", "2015-06-30", "--json"))["started"]
+    kaliningrad = next(item for item in started if item.get("area") == "Kaliningrad")
+    assert kaliningrad["item"] == "restriction" and kaliningrad["kind"] != "restriction"  # the restriction's own kind

@@ -42,7 +42,7 @@ def _without_new_fields(value: Any) -> Any:
     if isinstance(value, dict):
         new = NEW_FIELDS | ({"scope", "detail", "basis"} if "towards" in value and "area" not in value else set())
         assert not any(value[k] for k in new & set(value) if k != "suspension"), value  # a suspension in force is now described
-        return {k: _without_new_fields(v) for k, v in value.items() if k not in new}
+        return {k: _without_new_fields(v) for k, v in value.items() if k not in new and k != "item"}  # what started or ended, now named
     if isinstance(value, list):
         return [_without_new_fields(v) for v in value]
     return value
