@@ -102,9 +102,21 @@ TABLES: dict[str, Callable[[dict[str, Any]], Iterable[Row]]] = {
 """How each kind of answer becomes rows."""
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+"""How a cell a spreadsheet would take for a formula begins (OWASP's list)."""
+
+
+def _cell(value: Any) -> Any:
+    """``value`` as a spreadsheet shows it as written: text that would start a formula is prefixed with ``'``."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA) else value
+
+
 def csv_text(kind: AnswerKind, answer: dict[str, Any]) -> str:
-    """``answer`` as CSV text: a header row, then a row per state, item, change or event (with a state's name beside its code)."""
-    rows = list(TABLES[kind](answer))
+    """``answer`` as CSV text: a header row, then a row per state, item, change or event (with a state's name beside its code).
+
+    Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) is written with a ``'`` before it.
+    """
+    rows = [{name: _cell(value) for name, value in row.items()} for row in TABLES[kind](answer)]
     for row in rows:
         if "state" in row and isinstance(row["state"], str) and row["state"] and kind != "across":
             row["state_name"] = state_name(row["state"])

@@ -138,6 +138,14 @@ class TestCsv:
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
         assert next(csv.reader(io.StringIO(response.text)))  # a header row
 
+    def test_text_a_spreadsheet_would_run_as_a_formula_is_written_as_text(self, client: TestClient) -> None:
+        formula = {"title": "=HYPERLINK(\"http://example.org\",\"click\")", "publisher": "@evil"}
+        assert client.post("/v1/treaties", json={"id": "formula-accord", "title": "A Formula Accord", "source": SOURCE}).status_code == 201
+        recorded = client.post("/v1/treaties/formula-accord/events", json={"type": "signed", "state": "FRA", "date": "2000-01-01", "source": formula})
+        assert recorded.status_code == 201, recorded.text
+        rows = list(csv.DictReader(io.StringIO(client.get("/v1/treaties/formula-accord/events?format=csv").text)))
+        assert [(row["type"], row["source"], row["date"]) for row in rows] == [("signed", "'" + formula["title"], "2000-01-01")]
+
     def test_a_format_other_than_json_or_csv_is_a_422_naming_it(self, client: TestClient) -> None:
         response = client.get("/v1/treaties/open-skies/membership", params={"format": "xml"})
         assert response.status_code == 422 and response.json()["field"] == "format"
