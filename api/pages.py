@@ -28,6 +28,7 @@ from treaty_ledger.domain.errors import LedgerError
 from treaty_ledger.domain.events import EVENT_TYPES
 from treaty_ledger.domain.states import normalise_state, state_name
 from treaty_ledger.projections.intervals import Interval
+from treaty_ledger.projections.read_model import COMPLIANCE_KINDS, MEMBERSHIP_KINDS
 from treaty_ledger.store.receipts import signed_checkpoint
 
 __all__ = ["STATIC", "VENDOR", "router"]
@@ -42,8 +43,6 @@ templates.env.globals.update(state_name=state_name, vendor=VENDOR)
 
 router = APIRouter(include_in_schema=False)
 
-MEMBERSHIP_KINDS = ("phase", "status", "suspension", "provisional")
-COMPLIANCE_KINDS = ("restriction", "allegation", "flight", "suspension")
 DRAWN_STATUSES = ("signatory", "contracting", "party", "withdrawing", "withdrawn", "terminated", "expired")
 
 

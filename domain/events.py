@@ -29,7 +29,6 @@ __all__ = [
     "EVENT_TYPES",
     "LEDGER_FIELDS",
     "PARTICIPATION",
-    "RESERVATIONS",
     "RESTRICTION_KINDS",
     "SUSPENSION_SCOPES",
     "TREATY_WIDE",
@@ -358,8 +357,6 @@ EVENT_TYPES: dict[str, EventType] = {
 PARTICIPATION = frozenset(name for name, spec in EVENT_TYPES.items() if spec.category == "participation")
 """The types that change who is bound: each has its legal effect in the fold."""
 
-RESERVATIONS = frozenset(name for name, spec in EVENT_TYPES.items() if spec.category == "reservations")
-"""The types of reservations, declarations, objections and territorial application: each has its effect in the fold."""
 
 COMPLIANCE = frozenset(name for name, spec in EVENT_TYPES.items() if spec.category == "compliance")
 """The types of the compliance picture: each has its effect in the fold."""

@@ -28,7 +28,21 @@ from typing import Any, Self
 from treaty_ledger.domain.effective import Effective, order_key
 from treaty_ledger.domain.errors import TimelineContradiction
 from treaty_ledger.domain.rules import TreatyRules
-from treaty_ledger.domain.timeline import ITEM_COLLECTIONS, TREATY_SCOPE, Item, Phase, Provisional, Scope, Segment, Suspension, Timeline
+from treaty_ledger.domain.timeline import (
+    ITEM_COLLECTIONS,
+    TREATY_SCOPE,
+    Declaration,
+    Item,
+    Objection,
+    Phase,
+    Provisional,
+    Reservation,
+    Scope,
+    Segment,
+    Suspension,
+    Territory,
+    Timeline,
+)
 
 __all__ = ["EventLookup", "FoldState", "Track"]
 
@@ -228,10 +242,11 @@ class FoldState:
         objections of others to its reservations, end with its standing; their history stays.
         """
         timeline = self.timeline
-        for items in (timeline.reservations, timeline.declarations, timeline.territories, timeline.objections):
-            for item in list(items.values()):
-                if item.until is None and (item.state == state or getattr(item, "reserving_state", None) == state):
-                    self.put_item(replace(item, until=on))
+        said: list[Reservation | Declaration | Territory | Objection] = [
+            *timeline.reservations.values(), *timeline.declarations.values(), *timeline.territories.values(), *timeline.objections.values()]
+        for item in said:
+            if item.until is None and (item.state == state or (isinstance(item, Objection) and item.reserving_state == state)):
+                self.put_item(replace(item, until=on))
 
     def referenced(self, event: Effective, name: str, kind: str, ref: str | None = None) -> Effective:
         """The event of type ``kind`` that field ``name`` of ``event`` names (or ``ref``), dated no later than ``event``."""

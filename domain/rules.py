@@ -93,10 +93,6 @@ class EntryIntoForce:
         return {"instruments": self.instruments, "required_states": list(self.required_states),
                 "delay": self.delay.isoformat() if self.delay else None, "alignment": self.alignment}
 
-    def expected_on(self, met_on: date) -> date:
-        """When the treaty would enter into force, its conditions met on ``met_on``."""
-        return aligned(self.delay.after(met_on) if self.delay else met_on, self.alignment)
-
 
 def _count(value: Any, where: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -144,7 +140,7 @@ def _entry_into_force(value: Any, where: str) -> EntryIntoForce:
         None if instruments is None else _count(instruments, f"{where}.instruments", 1),
         tuple(sorted(codes)),
         None if delay is None else parse_duration(delay, field=f"{where}.delay"),
-        _alignment(item.get("alignment") or "none", f"{where}.alignment"),
+        _alignment("none" if item.get("alignment") is None else item["alignment"], f"{where}.alignment"),
     )
 
 

@@ -143,12 +143,15 @@ def _rule_schema(rule: RuleSpec) -> dict[str, Any]:
         value = {"type": "object", "properties": {"max_period": duration, "times": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]}},
                  "required": ["max_period"], "additionalProperties": False}
     else:
-        value = {"type": "object", "additionalProperties": False, "minProperties": 1, "properties": {
+        value = {"type": "object", "additionalProperties": False, "properties": {
             "instruments": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]},
             "required_states": {"anyOf": [{"type": "array", "items": _state(), "uniqueItems": True}, {"type": "null"}]},
             "delay": optional_duration,
             "alignment": {"anyOf": [alignment, {"type": "null"}]},
-        }}
+        }, "anyOf": [  # instruments, required states or both
+            {"required": ["instruments"], "properties": {"instruments": {"type": "integer"}}},
+            {"required": ["required_states"], "properties": {"required_states": {"type": "array", "minItems": 1}}},
+        ]}
     value["examples"] = list(rule.examples)
     return {"anyOf": [value, {"type": "null"}], "description": rule.description}
 

@@ -26,12 +26,14 @@ from treaty_ledger.projections.answers import (
 )
 from treaty_ledger.projections.intervals import KINDS, Interval
 
-__all__ = ["EventPage", "ReadModel", "TreatyRow", "ViewReader", "audit_marks"]
+__all__ = ["COMPLIANCE_KINDS", "MEMBERSHIP_KINDS", "EventPage", "ReadModel", "TreatyRow", "ViewReader", "audit_marks"]
 
-_MEMBERSHIP = ("phase", "status", "suspension", "provisional")
+MEMBERSHIP_KINDS = ("phase", "status", "suspension", "provisional")
+"""The kinds of row a membership answer (and its timeline) reads."""
 _STATE = ("status", "suspension", "provisional", "reservation", "declaration", "objection", "territory")
 _RESERVATIONS = ("reservation", "declaration", "objection")
-_COMPLIANCE = ("restriction", "allegation", "flight", "suspension")
+COMPLIANCE_KINDS = ("restriction", "allegation", "flight", "suspension")
+"""The kinds of row a compliance answer (and its timeline) reads."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,9 @@ class ViewReader(Protocol):
                 known_at: datetime | None = None) -> list[Record]:
         """The treaty's recorded events in recorded order, filtered."""
 
+    def newest_records(self, treaty: str, limit: int) -> list[Record]:
+        """The treaty's ``limit`` latest recorded events, the latest first."""
+
     def record_by_id(self, event_id: str) -> Record | None:
         """The recorded event with ``event_id``, in any treaty."""
 
@@ -124,7 +129,7 @@ class ReadModel:
     def membership_as_of(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
         """Who is a party, signatory, contracting, withdrawing, withdrawn or suspending on ``as_of``."""
         row = self.treaty(treaty)
-        return membership_answer(row.treaty, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, _MEMBERSHIP), row.rules)
+        return membership_answer(row.treaty, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, MEMBERSHIP_KINDS), row.rules)
 
     def status_since(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, str]:
         """When each state's status on ``as_of`` began (for a party: the date it became one), by state code."""
@@ -158,6 +163,9 @@ class ReadModel:
         self._current()
         treaties = []
         for row in self.view.treaty_rows():
+            registered = row.doc.get("registered_at")
+            if known_at is not None and registered and known_at < datetime.fromisoformat(registered):
+                continue  # the ledger did not know of this treaty yet
             answer = state_answer(row.treaty, code, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, ("status", "suspension")))
             treaties.append({
                 "treaty": row.treaty, "title": row.doc.get("title"), "status": answer["status"], "since": answer["since"],
@@ -169,7 +177,7 @@ class ReadModel:
     def compliance_as_of(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
         """Restrictions in force, allegations and their standing, denied flights, suspensions on ``as_of``."""
         row = self.treaty(treaty)
-        return compliance_answer(row.treaty, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, _COMPLIANCE))
+        return compliance_answer(row.treaty, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, COMPLIANCE_KINDS))
 
     def changes_between(self, treaty: str, start: date, end: date, known_at: datetime | None = None) -> dict[str, Any]:
         """What changed after ``start`` up to and including ``end``, and the events behind it."""

@@ -157,6 +157,11 @@ class TestOneStateAcrossTreaties:
         assert by_treaty["bilateral"]["suspension"]["basis"] == "countermeasure"
         assert (by_treaty["convention"]["status"], by_treaty["convention"]["title"]) == ("none", "A Convention")
 
+    def test_as_known_before_a_treaty_was_registered_it_is_not_listed(self, served: Served) -> None:
+        assert served.get("/v1/states/RUS", as_of="2024-01-01", known_at="2020-01-01T00:00:00Z")["treaties"] == []
+        later = served.get("/v1/states/RUS", as_of="2024-01-01", known_at=served.ids["before retraction"])
+        assert {t["treaty"] for t in later["treaties"]} == {"convention", "bilateral"}
+
     def test_an_unknown_state_is_a_422_naming_it(self, served: Served) -> None:
         response = served.client.get("/v1/states/Atlantis")
         assert response.status_code == 422 and response.json()["field"] == "state"

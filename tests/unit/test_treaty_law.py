@@ -331,3 +331,24 @@ class TestSuspensionScopeAndBasis:
 
     def test_a_scope_outside_the_choices_is_refused(self) -> None:
         bilateral().rejects(event("implementation_suspended", "2023-02-28", state="RUS", scope="most"), InvalidInput, "scope", "complete, partial")
+
+
+class TestRulesSchemaAgreesWithTheDoor:
+    """The Rules schema in the OpenAPI document accepts exactly what the ledger accepts, for the entry-into-force rule."""
+
+    @pytest.mark.parametrize("rule", [
+        {"instruments": 60}, {"required_states": ["USA"]}, {"instruments": 2, "required_states": ["USA"], "delay": "P180D", "alignment": None},
+        {}, {"delay": "P60D"}, {"instruments": None, "required_states": None}, {"required_states": []}, {"instruments": 2, "alignment": ""},
+    ])
+    def test_the_schema_and_the_rules_agree(self, rule: dict) -> None:
+        import jsonschema_rs
+
+        from treaty_ledger.domain.schema import request_schemas
+
+        valid_by_schema = jsonschema_rs.validator_for(request_schemas()["Rules"]).is_valid({"entry_into_force": rule})
+        try:
+            TreatyRules.from_input({"entry_into_force": rule})
+            valid_by_rules = True
+        except InvalidInput:
+            valid_by_rules = False
+        assert valid_by_schema == valid_by_rules, rule
