@@ -59,6 +59,11 @@ class TestPages:
         assert 'href="/v1/treaties/open-skies/membership/receipt?as_of=2002-01-01"' in html  # the receipt of this answer
         assert 'id="timeline-data"' in html and 'label for="as_of"' in html and 'label for="known_at"' in html
 
+    def test_after_expiry_the_table_lists_the_states_whose_membership_ended_with_the_treaty(self, client: TestClient) -> None:
+        html = page(client, "/treaties/new-start?as_of=2026-06-01")
+        assert html.count('data-status="expired"') == 2 and 'data-state="RUS" data-status="expired"' in html
+        assert 'data-status="expired"' not in page(client, "/treaties/new-start?as_of=2026-02-04")
+
     def test_the_treaty_page_embeds_the_intervals_its_timeline_draws(self, client: TestClient) -> None:
         html = page(client, "/treaties/open-skies?as_of=2020-06-01")
         assert '"content": "withdrawing"' in html and '"start": "2020-05-22"' in html and '"end": "2020-11-22"' in html
