@@ -13,7 +13,7 @@ import orjson
 
 from treaty_ledger.domain.dates import iso_day
 
-__all__ = ["GENESIS_HASH", "Record", "canonical_json", "chain_hash", "json_default", "json_text", "to_json_value"]
+__all__ = ["GENESIS_HASH", "Record", "canonical_json", "canonical_json_fast", "chain_hash", "json_default", "json_text", "to_json_value"]
 
 GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of a treaty's registration: the start of its chain."""
@@ -73,6 +73,39 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, default=json_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+_ORJSON_SCALARS = frozenset({str, int, bool, type(None), date, datetime})
+"""The types orjson writes byte for byte as :func:`canonical_json` does (integers beyond 64 bits it refuses)."""
+_CANONICAL_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def _orjson_writes_it_canonically(value: Any) -> bool:
+    """Whether ``value`` holds only text-keyed dicts, lists, tuples and :data:`_ORJSON_SCALARS` (no floats: the two libraries write
+    some differently, ``1e+16`` against ``1e16``, and NaN)."""
+    kind = type(value)
+    if kind in _ORJSON_SCALARS:
+        return True
+    if kind is dict:
+        return all(type(key) is str and _orjson_writes_it_canonically(item) for key, item in value.items())
+    if kind is list or kind is tuple:
+        return all(_orjson_writes_it_canonically(item) for item in value)
+    return False
+
+
+def canonical_json_fast(value: Any) -> bytes:
+    """:func:`canonical_json`, byte for byte, written by orjson when the value allows (about half the time; the Merkle tree's leaves).
+
+    orjson sorts keys by code point and escapes text as the json module does with ``ensure_ascii=False`` (checked over every
+    code point), and dates go through :func:`json_default` as there. Anything else (floats, keys that are not text, mappings
+    that are not dicts, integers beyond 64 bits, text orjson refuses) goes through :func:`canonical_json` itself.
+    """
+    if _orjson_writes_it_canonically(value):
+        try:
+            return orjson.dumps(value, default=json_default, option=_CANONICAL_OPTIONS)
+        except orjson.JSONEncodeError:
+            pass
+    return canonical_json(value)
+
+
 def chain_hash(content: Mapping[str, Any], prev_hash: str) -> str:
     """SHA-256 over the canonical encoding of ``content`` (which includes its recorded time) and ``prev_hash``."""
     return hashlib.sha256(canonical_json({"content": content, "prev_hash": prev_hash})).hexdigest()
@@ -126,7 +159,7 @@ class Record:
 
     def canonical(self) -> bytes:
         """:func:`canonical_json` of :meth:`to_json`, without building it first (a leaf of the Merkle tree is its hash)."""
-        return canonical_json(self._body())
+        return canonical_json_fast(self._body())
 
     def to_json_text(self) -> str:
         """The JSON text of :meth:`to_json`, without building the intermediate values (the views store it)."""

@@ -47,7 +47,7 @@ from treaty_ledger.domain.merkle import (
     proof_hashes,
     root_from_frontier,
 )
-from treaty_ledger.domain.records import canonical_json
+from treaty_ledger.domain.records import canonical_json_fast
 from treaty_ledger.domain.treaty import Treaty
 from treaty_ledger.store.views import LedgerView, stored_moment
 
@@ -103,7 +103,7 @@ class InclusionProof:
 def leaf_of(event: object, slug: str) -> tuple[int, str | None, bytes]:
     """The sequence (0: the registration), event id and leaf hash of a stored ledger event of treaty ``slug``."""
     if isinstance(event, Treaty.Registered):
-        return 0, None, leaf_hash(canonical_json(event.entry()))
+        return 0, None, leaf_hash(canonical_json_fast(event.entry()))
     if isinstance(event, Treaty.EventRecorded):
         return event.sequence, event.event_id, leaf_hash(event.to_record(slug).canonical())
     raise TypeError(f"the tree has no leaf for {type(event).__name__}")  # the ledger stores these two kinds only
