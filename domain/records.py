@@ -159,7 +159,7 @@ class Record:
 
     def canonical(self) -> bytes:
         """:func:`canonical_json` of :meth:`to_json`, without building it first (a leaf of the Merkle tree is its hash)."""
-        return canonical_json_fast(self._body())
+        return canonical_json_fast(self._body(formatted=True))  # its dates as json_default writes them
 
     def to_json_text(self) -> str:
         """The JSON text of :meth:`to_json`, without building the intermediate values (the views store it)."""

@@ -123,10 +123,10 @@ class InclusionProof:
 
 def leaf_of(event: object, slug: str) -> tuple[int, str | None, bytes]:
     """The sequence (0: the registration), event id and leaf hash of a stored ledger event of treaty ``slug``."""
-    if isinstance(event, Treaty.Registered):
-        return 0, None, leaf_hash(canonical_json_fast(event.entry()))
     if isinstance(event, Treaty.EventRecorded):
         return event.sequence, event.event_id, leaf_hash(event.to_record(slug).canonical())
+    if isinstance(event, Treaty.Registered):
+        return 0, None, leaf_hash(canonical_json_fast(event.entry()))
     raise TypeError(f"the tree has no leaf for {type(event).__name__}")  # the ledger stores these two kinds only
 
 
@@ -148,7 +148,8 @@ class LedgerTree:
         self.view = view
         self.origin = origin
         self.signer = signer
-        self._slugs: dict[str, str] = {}
+        self._slugs: dict[Any, str] = {}
+        """Treaty slugs by aggregate id (as the mapper gives it: a UUID)."""
         self._lock = threading.Lock()
         self._edge: Edge | None = None
         self._inserts: dict[tuple[int, bool], str] = {}
@@ -260,12 +261,13 @@ class LedgerTree:
         inner: list[tuple[int, int, bytes]] = []  # the nodes of the blocks filled
         treaties: list[tuple[str, str]] = []
         for event, notification in events:
+            originator = getattr(event, "originator_id", None)
             if isinstance(event, Treaty.Registered):
                 slug = event.slug
-                treaties.append((str(event.originator_id), slug))
-                self._slugs[str(event.originator_id)] = slug
+                treaties.append((str(originator), slug))
+                self._slugs[originator] = slug
             else:
-                slug = self._slug(c, str(getattr(event, "originator_id", "")))
+                slug = self._slugs.get(originator) or self._slug(c, originator)
             sequence, event_id, hashed = leaf_of(event, slug)
             leaves.append((size, hashed, slug, sequence, event_id, notification))
             _grow(right, pending, size, hashed)
@@ -322,10 +324,10 @@ class LedgerTree:
             pass  # another process signed this size first
         return self.latest()
 
-    def _slug(self, c: Any, originator: str) -> str:
+    def _slug(self, c: Any, originator: Any) -> str:
         slug = self._slugs.get(originator)
         if slug is None:
-            c.execute(self.view.q("SELECT treaty FROM {tl_tree_treaties} WHERE uuid = ?"), (originator,))
+            c.execute(self.view.q("SELECT treaty FROM {tl_tree_treaties} WHERE uuid = ?"), (str(originator),))
             row = c.fetchone()
             if row is None:  # a registration always comes before its treaty's events
                 raise TreeDamaged(f"treaty {originator} has events but no registration in the Merkle tree; run treaty-ledger verify", field="tree")
