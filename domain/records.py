@@ -13,7 +13,8 @@ import orjson
 
 from treaty_ledger.domain.dates import iso_day
 
-__all__ = ["GENESIS_HASH", "Record", "canonical_json", "canonical_json_fast", "chain_hash", "json_default", "json_text", "to_json_value"]
+__all__ = ["GENESIS_HASH", "Record", "canonical_json", "canonical_json_fast", "chain_hash", "json_default", "json_text", "record_body",
+           "to_json_value"]
 
 GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of a treaty's registration: the start of its chain."""
@@ -166,14 +167,22 @@ class Record:
         return json_text(self._body(formatted=True))
 
     def _body(self, *, formatted: bool = False) -> dict[str, Any]:
-        body: dict[str, Any] = {"id": self.id, "treaty": self.treaty, "sequence": self.sequence, "type": self.type}
-        if self.date is not None:
-            body["date"] = iso_day(self.date) if formatted else self.date
-        body.update(self.fields)
-        body.update(
-            source=self.source,
-            recorded_at=self.recorded_at.isoformat(timespec="microseconds") if formatted else self.recorded_at,
-            prev_hash=self.prev_hash,
-            hash=self.hash,
-        )
-        return body
+        return record_body(self.id, self.treaty, self.sequence, self.type, self.date, self.fields, self.source, self.recorded_at,
+                           self.prev_hash, self.hash, formatted=formatted)
+
+
+def record_body(id: str, treaty: str, sequence: int, type: str, day: date | None, fields: Mapping[str, Any],  # noqa: A002
+                source: Mapping[str, Any], recorded_at: datetime, prev_hash: str, hash: str, *, formatted: bool) -> dict[str, Any]:  # noqa: A002
+    """A record's JSON object (:meth:`Record.to_json` before its values are converted), from its parts: for a record, or for an
+    aggregate event without making one (the Merkle tree's leaf of each write, :meth:`Record.canonical`)."""
+    body: dict[str, Any] = {"id": id, "treaty": treaty, "sequence": sequence, "type": type}
+    if day is not None:
+        body["date"] = iso_day(day) if formatted else day
+    body.update(fields)
+    body.update(
+        source=source,
+        recorded_at=recorded_at.isoformat(timespec="microseconds") if formatted else recorded_at,
+        prev_hash=prev_hash,
+        hash=hash,
+    )
+    return body

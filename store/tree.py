@@ -124,7 +124,7 @@ class InclusionProof:
 def leaf_of(event: object, slug: str) -> tuple[int, str | None, bytes]:
     """The sequence (0: the registration), event id and leaf hash of a stored ledger event of treaty ``slug``."""
     if isinstance(event, Treaty.EventRecorded):
-        return event.sequence, event.event_id, leaf_hash(event.to_record(slug).canonical())
+        return event.sequence, event.event_id, leaf_hash(event.canonical(slug))
     if isinstance(event, Treaty.Registered):
         return 0, None, leaf_hash(canonical_json_fast(event.entry()))
     raise TypeError(f"the tree has no leaf for {type(event).__name__}")  # the ledger stores these two kinds only
@@ -279,7 +279,7 @@ class LedgerTree:
             c.executemany(self.view.q("INSERT INTO {tl_tree_treaties} VALUES (?, ?)"), treaties)
         for start in range(0, len(leaves), 500):  # one statement per 500 rows (a write's one: one round trip)
             chunk = leaves[start : start + 500]
-            c.execute(self._insert_nodes(len(chunk), leaves=True), [value for row in chunk for value in row])
+            c.execute(self._insert_nodes(len(chunk), leaves=True), chunk[0] if len(chunk) == 1 else [value for row in chunk for value in row])
         for start in range(0, len(inner), 500):
             chunk = inner[start : start + 500]
             c.execute(self._insert_nodes(len(chunk), leaves=False), [value for row in chunk for value in row])

@@ -2,12 +2,14 @@
 
 import json
 from datetime import UTC, date, datetime
+from uuid import uuid4
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from treaty_ledger.domain.records import GENESIS_HASH, Record, canonical_json, canonical_json_fast, json_default, json_text, to_json_value
+from treaty_ledger.domain.treaty import Treaty
 
 
 def record(type_: str, fields: dict[str, object], day: date | None = date(2020, 5, 22)) -> Record:
@@ -93,3 +95,12 @@ def test_values_orjson_would_write_otherwise_go_through_the_json_module(value: d
 def test_a_lone_surrogate_fails_as_before() -> None:
     with pytest.raises(UnicodeEncodeError):
         canonical_json_fast({"text": "\ud800"})
+
+
+@settings(max_examples=200, deadline=None)
+@given(fields=st.dictionaries(st.text(max_size=8), _values, max_size=4), day=st.none() | st.dates())
+def test_an_events_leaf_data_is_its_records_canonical_encoding(fields: dict[str, object], day: date | None) -> None:
+    event = Treaty.EventRecorded(originator_id=uuid4(), originator_version=3, timestamp=datetime(2026, 11, 25, 9, 30, tzinfo=UTC),
+                                 event_id="6f1c1f4e-0000-4000-8000-000000000001", event_type="statement", date=day, fields=fields,
+                                 source={"title": "Erklärung", "accessed": date(2026, 11, 1)}, sequence=2, prev_hash=GENESIS_HASH, hash="ab" * 32)
+    assert event.canonical("open-skies") == event.to_record("open-skies").canonical() == canonical_json(event.to_record("open-skies").to_json())
