@@ -13,7 +13,8 @@ import orjson
 
 from treaty_ledger.domain.dates import iso_day
 
-__all__ = ["GENESIS_HASH", "Record", "canonical_json", "chain_hash", "json_default", "json_text", "to_json_value"]
+__all__ = ["GENESIS_HASH", "Record", "canonical_json", "canonical_json_fast", "chain_hash", "json_default", "json_text", "record_body",
+           "to_json_value"]
 
 GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of a treaty's registration: the start of its chain."""
@@ -73,6 +74,39 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, default=json_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+_ORJSON_SCALARS = frozenset({str, int, bool, type(None), date, datetime})
+"""The types orjson writes byte for byte as :func:`canonical_json` does (integers beyond 64 bits it refuses)."""
+_CANONICAL_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def _orjson_writes_it_canonically(value: Any) -> bool:
+    """Whether ``value`` holds only text-keyed dicts, lists, tuples and :data:`_ORJSON_SCALARS` (no floats: the two libraries write
+    some differently, ``1e+16`` against ``1e16``, and NaN)."""
+    kind = type(value)
+    if kind in _ORJSON_SCALARS:
+        return True
+    if kind is dict:
+        return all(type(key) is str and _orjson_writes_it_canonically(item) for key, item in value.items())
+    if kind is list or kind is tuple:
+        return all(_orjson_writes_it_canonically(item) for item in value)
+    return False
+
+
+def canonical_json_fast(value: Any) -> bytes:
+    """:func:`canonical_json`, byte for byte, written by orjson when the value allows (about half the time; the Merkle tree's leaves).
+
+    orjson sorts keys by code point and escapes text as the json module does with ``ensure_ascii=False`` (checked over every
+    code point), and dates go through :func:`json_default` as there. Anything else (floats, keys that are not text, mappings
+    that are not dicts, integers beyond 64 bits, text orjson refuses) goes through :func:`canonical_json` itself.
+    """
+    if _orjson_writes_it_canonically(value):
+        try:
+            return orjson.dumps(value, default=json_default, option=_CANONICAL_OPTIONS)
+        except orjson.JSONEncodeError:
+            pass
+    return canonical_json(value)
+
+
 def chain_hash(content: Mapping[str, Any], prev_hash: str) -> str:
     """SHA-256 over the canonical encoding of ``content`` (which includes its recorded time) and ``prev_hash``."""
     return hashlib.sha256(canonical_json({"content": content, "prev_hash": prev_hash})).hexdigest()
@@ -126,21 +160,29 @@ class Record:
 
     def canonical(self) -> bytes:
         """:func:`canonical_json` of :meth:`to_json`, without building it first (a leaf of the Merkle tree is its hash)."""
-        return canonical_json(self._body())
+        return canonical_json_fast(self._body(formatted=True))  # its dates as json_default writes them
 
     def to_json_text(self) -> str:
         """The JSON text of :meth:`to_json`, without building the intermediate values (the views store it)."""
         return json_text(self._body(formatted=True))
 
     def _body(self, *, formatted: bool = False) -> dict[str, Any]:
-        body: dict[str, Any] = {"id": self.id, "treaty": self.treaty, "sequence": self.sequence, "type": self.type}
-        if self.date is not None:
-            body["date"] = iso_day(self.date) if formatted else self.date
-        body.update(self.fields)
-        body.update(
-            source=self.source,
-            recorded_at=self.recorded_at.isoformat(timespec="microseconds") if formatted else self.recorded_at,
-            prev_hash=self.prev_hash,
-            hash=self.hash,
-        )
-        return body
+        return record_body(self.id, self.treaty, self.sequence, self.type, self.date, self.fields, self.source, self.recorded_at,
+                           self.prev_hash, self.hash, formatted=formatted)
+
+
+def record_body(id: str, treaty: str, sequence: int, type: str, day: date | None, fields: Mapping[str, Any],  # noqa: A002
+                source: Mapping[str, Any], recorded_at: datetime, prev_hash: str, hash: str, *, formatted: bool) -> dict[str, Any]:  # noqa: A002
+    """A record's JSON object (:meth:`Record.to_json` before its values are converted), from its parts: for a record, or for an
+    aggregate event without making one (the Merkle tree's leaf of each write, :meth:`Record.canonical`)."""
+    body: dict[str, Any] = {"id": id, "treaty": treaty, "sequence": sequence, "type": type}
+    if day is not None:
+        body["date"] = iso_day(day) if formatted else day
+    body.update(fields)
+    body.update(
+        source=source,
+        recorded_at=recorded_at.isoformat(timespec="microseconds") if formatted else recorded_at,
+        prev_hash=prev_hash,
+        hash=hash,
+    )
+    return body

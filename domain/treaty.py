@@ -16,7 +16,7 @@ from treaty_ledger.domain.effective import apply_changes, effective_events
 from treaty_ledger.domain.errors import InvalidDate, InvalidInput, SnapshotRejected, TimelineContradiction
 from treaty_ledger.domain.events import NewEvent
 from treaty_ledger.domain.fold import build_timeline
-from treaty_ledger.domain.records import GENESIS_HASH, Record, chain_hash, to_json_value
+from treaty_ledger.domain.records import GENESIS_HASH, Record, canonical_json_fast, chain_hash, record_body, to_json_value
 from treaty_ledger.domain.rules import TreatyRules
 from treaty_ledger.domain.running_fold import RunningFold
 from treaty_ledger.domain.shared_list import RecordLog
@@ -119,6 +119,11 @@ class Treaty(Aggregate):
                 prev_hash=self.prev_hash,
                 hash=self.hash,
             )
+
+        def canonical(self, treaty: str) -> bytes:
+            """``self.to_record(treaty).canonical()`` without making the record: the Merkle tree's leaf data (one per write)."""
+            return canonical_json_fast(record_body(self.event_id, treaty, self.sequence, self.event_type, self.date, self.fields, self.source,
+                                                   self.timestamp, self.prev_hash, self.hash, formatted=True))
 
         def apply(self, aggregate: Aggregate) -> None:
             """Append the recorded event to the treaty's history."""

@@ -1,8 +1,9 @@
 """The ledger's Merkle tree and its signed checkpoints, in the database that holds the events.
 
 The tree follows the notification log, as the views do: new notifications become leaves (in
-the log's order: the ledger's order of recording) and their completed perfect subtrees, in one
-``INSERT``. A write grows it in the views' transaction (:meth:`LedgerTree.append_with_views`:
+the log's order: the ledger's order of recording), in one ``INSERT``; the inner nodes of a block
+of :data:`BLOCK` leaves (and those above it that its last leaf completes) are stored with that
+last leaf, in one more. A write grows it in the views' transaction (:meth:`LedgerTree.append_with_views`:
 one commit for both); :meth:`LedgerTree.catch_up` appends what that left (another process's
 writes, a history recorded before the tree). Each leaf row names its notification, so the
 tree stands at its last leaf's; the primary key ``(level, idx)`` is the compare-and-set: two
@@ -11,24 +12,29 @@ again). A signed checkpoint of the new size is issued with a write at most once 
 process, at the end of every catch-up, and on demand (:meth:`LedgerTree.sign`). Tables, which a
 rebuild of the views never drops:
 
-``tl_tree_nodes``       every perfect subtree ``(level, idx, hash)``; level 0 holds the leaves, each with
-                        what it is: its treaty, sequence (0: the registration), event id, notification.
+``tl_tree_nodes``       perfect subtrees ``(level, idx, hash)``: every leaf (level 0), each with what it is: its
+                        treaty, sequence (0: the registration), event id, notification; every inner node
+                        but those of the last block while it is not full (:func:`stored`).
 ``tl_tree_treaties``    each treaty's aggregate id and slug (recorded events name their treaty by id).
 ``tl_checkpoints``      every checkpoint issued: size, root hash, the signed note, when.
 
-Appending a leaf stores it and at most ``log2(n)`` nodes; a proof reads at most about
-``log2(n)**2`` nodes by primary key, in one query (:mod:`treaty_ledger.domain.merkle`).
+Appending a leaf stores that one row, but for a block's last leaf (once in :data:`BLOCK`), which
+stores the block's ``BLOCK - 1`` inner nodes and the at most ``log2(n) - 4`` above it: a write
+touches one page of the table where it touched one per level it completed. A proof reads at most
+about ``log2(n)**2`` nodes by primary key, with the last block's leaves when it needs the hashes
+of a part of it, in one query (:mod:`treaty_ledger.domain.merkle`). Stores written before the
+blocks (every inner node stored at once) read the same; the last block's nodes they hold are
+not written twice.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import ChainMap
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from eventsourcing.persistence import IntegrityError, Tracking
 
@@ -37,7 +43,6 @@ from treaty_ledger.domain.errors import EventNotFound, InvalidInput, NotInTree, 
 from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.domain.merkle import (
     Node,
-    completed_nodes,
     consistency_ranges,
     frontier,
     inclusion_ranges,
@@ -46,28 +51,44 @@ from treaty_ledger.domain.merkle import (
     perfect_parts,
     proof_hashes,
     root_from_frontier,
+    root_of,
 )
-from treaty_ledger.domain.records import canonical_json
+from treaty_ledger.domain.records import canonical_json_fast
 from treaty_ledger.domain.treaty import Treaty
 from treaty_ledger.store.views import LedgerView, stored_moment
 
-__all__ = ["CHECKPOINT_SECONDS", "Edge", "InclusionProof", "IssuedCheckpoint", "Leaf", "LedgerTree", "leaf_of"]
+__all__ = ["BLOCK", "CHECKPOINT_SECONDS", "Edge", "InclusionProof", "IssuedCheckpoint", "Leaf", "LedgerTree", "leaf_of", "stored"]
 
 _PAGE = 1000
 """Notifications appended per transaction while the tree catches up."""
+
+_BLOCK_LEVEL = 4
+BLOCK = 1 << _BLOCK_LEVEL
+"""Leaves per block: a block's inner nodes are stored with its last leaf (a write stores its leaf alone the other times)."""
 
 CHECKPOINT_SECONDS = 1.0
 """A process signs a checkpoint with a write at most this often; one is signed on demand whenever a client asks for the
 newest checkpoint, a proof at the newest size or a receipt after the tree grew (:meth:`LedgerTree.sign`)."""
 
 
+def stored(level: int, index: int, size: int) -> bool:
+    """Whether the tree of ``size`` leaves stores node ``(level, index)``: a leaf when it is in the tree, an inner node once the
+    block its last leaf is in is full (a store written before the blocks may hold the last block's too)."""
+    if level == 0:
+        return index < size
+    return ((((index + 1) << level) - 1) | (BLOCK - 1)) < size
+
+
 @dataclass(frozen=True, slots=True)
 class Edge:
-    """The tree as this process last read or wrote it: its tracking position, size, and the hashes of its right edge (``frontier(size)``)."""
+    """The tree as this process last read or wrote it: its tracking position, size, the hashes of its right edge
+    (``frontier(size)``, largest first) and the inner nodes of its last block (not full) that are not stored yet."""
 
     tracking: int | None
     size: int
-    nodes: Mapping[Node, bytes]
+    right: tuple[bytes, ...]
+    pending: tuple[tuple[int, int, bytes], ...] = ()
+    """``(level, index, hash)``: stored with the block's last leaf (a store written before the blocks may hold them already)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +123,22 @@ class InclusionProof:
 
 def leaf_of(event: object, slug: str) -> tuple[int, str | None, bytes]:
     """The sequence (0: the registration), event id and leaf hash of a stored ledger event of treaty ``slug``."""
-    if isinstance(event, Treaty.Registered):
-        return 0, None, leaf_hash(canonical_json(event.entry()))
     if isinstance(event, Treaty.EventRecorded):
-        return event.sequence, event.event_id, leaf_hash(event.to_record(slug).canonical())
+        return event.sequence, event.event_id, leaf_hash(event.canonical(slug))
+    if isinstance(event, Treaty.Registered):
+        return 0, None, leaf_hash(canonical_json_fast(event.entry()))
     raise TypeError(f"the tree has no leaf for {type(event).__name__}")  # the ledger stores these two kinds only
+
+
+def _grow(right: list[bytes], pending: list[tuple[int, int, bytes]], index: int, hashed: bytes) -> None:
+    """Append leaf ``index`` (hash ``hashed``) to the right edge ``right`` of the tree of ``index`` leaves; the inner nodes it
+    completes go to ``pending``, lowest first (:func:`~treaty_ledger.domain.merkle.completed_nodes`)."""
+    level = 0
+    while index >> level & 1:  # the edge's last node is of this level: the two make the next one up
+        hashed = node_hash(right.pop(), hashed)
+        level += 1
+        pending.append((level, index >> level, hashed))
+    right.append(hashed)
 
 
 class LedgerTree:
@@ -116,10 +148,11 @@ class LedgerTree:
         self.view = view
         self.origin = origin
         self.signer = signer
-        self._slugs: dict[str, str] = {}
+        self._slugs: dict[Any, str] = {}
+        """Treaty slugs by aggregate id (as the mapper gives it: a UUID)."""
         self._lock = threading.Lock()
         self._edge: Edge | None = None
-        self._inserts: dict[int, str] = {}
+        self._inserts: dict[tuple[int, bool], str] = {}
         self._signed_at = -float("inf")
         self.checkpoint_seconds = CHECKPOINT_SECONDS
         """A write issues a signed checkpoint when this process has signed none for this long (and a catch-up always, at its end)."""
@@ -198,58 +231,80 @@ class LedgerTree:
         c.execute(self.view.q("SELECT idx, notification_id FROM {tl_tree_nodes} WHERE level = 0 ORDER BY idx DESC LIMIT 1"))
         row = c.fetchone()
         size = 0 if row is None else int(row["idx"]) + 1
-        return Edge(None if row is None else int(row["notification_id"]), size, self._nodes(c, frontier(size)))
+        start = size - size % BLOCK  # the last block's leaves, from which its inner nodes are computed
+        parts = frontier(start)
+        below = self._nodes(c, parts)
+        c.execute(self.view.q("SELECT idx, hash FROM {tl_tree_nodes} WHERE level = 0 AND idx >= ? AND idx < ? ORDER BY idx"), (start, size))
+        tail = [bytes(leaf["hash"]) for leaf in c.fetchall()]
+        if len(tail) != size - start:
+            raise TreeDamaged(f"the Merkle tree lacks leaves between {start} and {size}: its tables were altered; run treaty-ledger verify",
+                              field="tree")
+        right = [below[node] for node in parts]  # largest first
+        pending: list[tuple[int, int, bytes]] = []
+        for index, hashed in enumerate(tail, start):
+            _grow(right, pending, index, hashed)
+        return Edge(None if row is None else int(row["notification_id"]), size, tuple(right), tuple(pending))
 
     def append(self, c: Any, events: Sequence[tuple[object, int]], edge: Edge, *, sign: bool = False) -> Edge:
         """Append ``events`` (with their notification ids) to the tree at ``edge`` in transaction ``c``; the new edge.
 
-        The rows go in with one ``INSERT``, whose primary key fails the transaction
-        (:class:`IntegrityError`) when another process appended meanwhile. A signed checkpoint
+        The leaves go in with one ``INSERT``, whose primary key fails the transaction
+        (:class:`IntegrityError`) when another process appended meanwhile; the inner nodes of the
+        blocks filled with another (one a store written before the blocks holds already is left
+        as it is: ``verify`` checks it). A signed checkpoint
         of the new size is issued with it when ``sign``, or when this process signed none for
         :attr:`checkpoint_seconds`.
         """
         size = edge.size
-        nodes: ChainMap[Node, bytes] = ChainMap({}, cast("MutableMapping[Node, bytes]", edge.nodes))  # new nodes go in the first map only
-        new_nodes: list[tuple[Any, ...]] = []
+        right, pending = list(edge.right), list(edge.pending)
+        leaves: list[tuple[Any, ...]] = []
+        inner: list[tuple[int, int, bytes]] = []  # the nodes of the blocks filled
         treaties: list[tuple[str, str]] = []
         for event, notification in events:
+            originator = getattr(event, "originator_id", None)
             if isinstance(event, Treaty.Registered):
                 slug = event.slug
-                treaties.append((str(event.originator_id), slug))
-                self._slugs[str(event.originator_id)] = slug
+                treaties.append((str(originator), slug))
+                self._slugs[originator] = slug
             else:
-                slug = self._slug(c, str(getattr(event, "originator_id", "")))
+                slug = self._slugs.get(originator) or self._slug(c, originator)
             sequence, event_id, hashed = leaf_of(event, slug)
-            index = size
-            nodes[(0, index)] = hashed
-            new_nodes.append((0, index, hashed, slug, sequence, event_id, notification))
-            for level, position in completed_nodes(index):
-                parent = node_hash(nodes[(level - 1, 2 * position)], nodes[(level - 1, 2 * position + 1)])
-                nodes[(level, position)] = parent
-                new_nodes.append((level, position, parent, None, None, None, None))
+            leaves.append((size, hashed, slug, sequence, event_id, notification))
+            _grow(right, pending, size, hashed)
             size += 1
+            if not size % BLOCK:  # the block is full: its inner nodes, and those its last leaf completes above it, go in with it
+                inner += pending
+                pending.clear()
         if treaties:
             c.executemany(self.view.q("INSERT INTO {tl_tree_treaties} VALUES (?, ?)"), treaties)
-        for start in range(0, len(new_nodes), 500):  # one statement per 500 rows (a write's one or two: one round trip)
-            chunk = new_nodes[start : start + 500]
-            c.execute(self._insert_nodes(len(chunk)), [value for row in chunk for value in row])
-        grown = Edge(events[-1][1] if events else edge.tracking, size, {node: nodes[node] for node in frontier(size)})
+        for start in range(0, len(leaves), 500):  # one statement per 500 rows (a write's one: one round trip)
+            chunk = leaves[start : start + 500]
+            c.execute(self._insert_nodes(len(chunk), leaves=True), chunk[0] if len(chunk) == 1 else [value for row in chunk for value in row])
+        for start in range(0, len(inner), 500):
+            chunk = inner[start : start + 500]
+            c.execute(self._insert_nodes(len(chunk), leaves=False), [value for row in chunk for value in row])
+        grown = Edge(events[-1][1] if events else edge.tracking, size, tuple(right), tuple(pending))
         if sign or time.monotonic() - self._signed_at >= self.checkpoint_seconds:
             self._sign(c, grown)
         return grown
 
-    def _insert_nodes(self, rows: int) -> str:
-        """The ``INSERT`` of ``rows`` nodes (made once per count: a write's is one of two or three)."""
-        statement = self._inserts.get(rows)
+    def _insert_nodes(self, rows: int, *, leaves: bool) -> str:
+        """The ``INSERT`` of ``rows`` leaves, or inner nodes (made once per count: a write's is the one of one leaf)."""
+        statement = self._inserts.get((rows, leaves))
         if statement is None:
-            statement = self._inserts[rows] = self.view.q(f"INSERT INTO {{tl_tree_nodes}} VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?)'] * rows)}")
+            if leaves:
+                text = f"INSERT INTO {{tl_tree_nodes}} VALUES {', '.join(['(0, ?, ?, ?, ?, ?, ?)'] * rows)}"
+            else:
+                text = (f"INSERT INTO {{tl_tree_nodes}} (level, idx, hash) VALUES {', '.join(['(?, ?, ?)'] * rows)} "
+                        "ON CONFLICT (level, idx) DO NOTHING")
+            statement = self._inserts[(rows, leaves)] = self.view.q(text)
         return statement
 
     def _sign(self, c: Any, edge: Edge) -> None:
         """Issue the signed checkpoint of the tree at ``edge`` in transaction ``c`` (nothing without a signing key)."""
         if self.signer is None or edge.size == 0:
             return
-        root = root_from_frontier(list(edge.nodes.values()))
+        root = root_from_frontier(edge.right)
         note = Checkpoint(self.origin, edge.size, root).signed(self.signer)
         c.execute(self.view.q("INSERT INTO {tl_checkpoints} VALUES (?, ?, ?, ?)"), (edge.size, root.hex(), note, self.view.stamp(datetime.now(UTC))))
         self._signed_at = time.monotonic()
@@ -269,10 +324,10 @@ class LedgerTree:
             pass  # another process signed this size first
         return self.latest()
 
-    def _slug(self, c: Any, originator: str) -> str:
+    def _slug(self, c: Any, originator: Any) -> str:
         slug = self._slugs.get(originator)
         if slug is None:
-            c.execute(self.view.q("SELECT treaty FROM {tl_tree_treaties} WHERE uuid = ?"), (originator,))
+            c.execute(self.view.q("SELECT treaty FROM {tl_tree_treaties} WHERE uuid = ?"), (str(originator),))
             row = c.fetchone()
             if row is None:  # a registration always comes before its treaty's events
                 raise TreeDamaged(f"treaty {originator} has events but no registration in the Merkle tree; run treaty-ledger verify", field="tree")
@@ -291,17 +346,33 @@ class LedgerTree:
         return int(c.fetchone()["size"])
 
     def _nodes(self, c: Any, wanted: Sequence[Node]) -> dict[Node, bytes]:
+        """The hashes of ``wanted``; an inner node of the last block (not stored while it is not full) from its leaves,
+        which the same query reads when ``wanted`` holds inner nodes below a block's level."""
         found: dict[Node, bytes] = {}
+        # Only the highest block a wanted inner node is in can be the last one, not full (the blocks below a leaf are full).
+        block = max(((index << level) >> _BLOCK_LEVEL for level, index in wanted if 0 < level < _BLOCK_LEVEL), default=None)
+        first = 0 if block is None else block * BLOCK
+        leaves: dict[int, bytes] = {}
         for start in range(0, len(wanted), 200):
             chunk = wanted[start : start + 200]
-            if not chunk:
-                break
-            condition = " OR ".join("(level = ? AND idx = ?)" for _ in chunk)
-            c.execute(self.view.q(f"SELECT level, idx, hash FROM {{tl_tree_nodes}} WHERE {condition}"),
-                      [value for node in chunk for value in node])
+            conditions = ["(level = ? AND idx = ?)"] * len(chunk)
+            params: list[int] = [value for node in chunk for value in node]
+            if block is not None and start == 0:
+                conditions.append("(level = 0 AND idx >= ? AND idx < ?)")
+                params += [first, first + BLOCK]
+            c.execute(self.view.q(f"SELECT level, idx, hash FROM {{tl_tree_nodes}} WHERE {' OR '.join(conditions)}"), params)
             for row in c.fetchall():
-                found[(int(row["level"]), int(row["idx"]))] = bytes(row["hash"])
+                node, hashed = (int(row["level"]), int(row["idx"])), bytes(row["hash"])
+                found[node] = hashed
+                if node[0] == 0 and first <= node[1] < first + BLOCK:
+                    leaves[node[1]] = hashed
         missing = [node for node in wanted if node not in found]
+        if missing and block is not None and len(leaves) < BLOCK:  # the last block, not full: its inner nodes are its leaves' hashes
+            for level, index in missing:
+                span = range(index << level, (index + 1) << level)
+                if 0 < level < _BLOCK_LEVEL and span[0] >= first and all(i in leaves for i in span):
+                    found[(level, index)] = root_of([leaves[i] for i in span])
+            missing = [node for node in wanted if node not in found]
         if missing:
             raise TreeDamaged(f"the Merkle tree lacks nodes {missing[:3]} (level, index): its tables were altered; run treaty-ledger verify",
                               field="tree")

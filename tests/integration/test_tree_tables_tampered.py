@@ -25,9 +25,9 @@ def statement(number: int) -> dict[str, object]:
 def services(database_url: str) -> Iterator[Services]:
     opened = open_services(database_url)
     opened.register_treaty({"id": "open-skies", "title": "Treaty on Open Skies", "source": SOURCE})
-    for number in range(11):
+    for number in range(35):  # 36 leaves: two full blocks, whose inner nodes are stored, and 4 leaves of the third
         opened.record_event("open-skies", statement(number))
-    assert opened.tree.size() == 12 and opened.tree.sign() is not None
+    assert opened.tree.size() == 36 and opened.tree.sign() is not None
     yield opened
     opened.close()
 
@@ -60,9 +60,9 @@ def test_events_and_their_leaves_deleted_are_found_by_the_checkpoints_left(servi
     drop_immutability(database_url)
     nid = "notification_id" if "postgresql" in database_url else "rowid"
     execute(database_url, f"DELETE FROM {{events}} WHERE {nid} > (SELECT MAX({nid}) - 3 FROM {{events}})")
-    execute(database_url, f"DELETE FROM {table(database_url)} WHERE level = 0 AND idx >= 9")
+    execute(database_url, f"DELETE FROM {table(database_url)} WHERE level = 0 AND idx >= 33")
     found = problems(services)
-    assert any("checkpoint 12 was issued for more events than the store holds (9)" in p for p in found), found
+    assert any("checkpoint 36 was issued for more events than the store holds (33)" in p for p in found), found
 
 
 def test_a_malformed_checkpoint_row_is_reported_not_raised(services: Services, database_url: str) -> None:
@@ -71,7 +71,7 @@ def test_a_malformed_checkpoint_row_is_reported_not_raised(services: Services, d
 
 
 def test_writes_go_on_when_the_tree_cannot_grow(services: Services, database_url: str) -> None:
-    execute(database_url, f"DELETE FROM {table(database_url)} WHERE level = 3 AND idx = 0")  # a node of the right edge
+    execute(database_url, f"DELETE FROM {table(database_url)} WHERE level = 5 AND idx = 0")  # a node of the right edge
     fresh = open_services(database_url)  # a process that reads the damaged edge
     try:
         done = threading.Event()
@@ -84,10 +84,25 @@ def test_writes_go_on_when_the_tree_cannot_grow(services: Services, database_url
         assert done.wait(30), "the write hung on the damaged tree"
         assert fresh.read.membership_as_of("open-skies", date(2002, 1, 1))["treaty"] == "open-skies"
         with TestClient(create_app(settings=Settings(database=database_url), services=fresh)) as client:
-            response = client.get("/v1/proofs/inclusion", params={"treaty": "open-skies", "sequence": 1, "tree_size": 12})
+            response = client.get("/v1/proofs/inclusion", params={"treaty": "open-skies", "sequence": 1, "tree_size": 36})
         assert response.status_code == 500 and response.json()["error"] == "tree_damaged" and "verify" in response.json()["reason"]
     finally:
         fresh.close()
+
+
+def test_a_leaf_of_the_last_block_deleted_stops_the_tree_not_the_writes(services: Services, database_url: str) -> None:
+    execute(database_url, f"DELETE FROM {table(database_url)} WHERE level = 0 AND idx = 34")  # its block's inner nodes are its leaves'
+    fresh = open_services(database_url)
+    try:
+        fresh.record_event("open-skies", statement(99))
+        assert fresh.read.membership_as_of("open-skies", date(2002, 1, 1))["treaty"] == "open-skies"
+        assert fresh.tree.size() == 36  # not grown: the edge cannot be read
+        with TestClient(create_app(settings=Settings(database=database_url), services=fresh)) as client:
+            response = client.get("/v1/proofs/inclusion", params={"treaty": "open-skies", "sequence": 33, "tree_size": 36})
+        assert response.status_code == 500 and response.json()["error"] == "tree_damaged"
+    finally:
+        fresh.close()
+    assert any("leaf 34" in p and "missing" in p for p in problems(services))
 
 
 def table(database_url: str, name: str = "tl_tree_nodes") -> str:

@@ -2,12 +2,14 @@
 
 import json
 from datetime import UTC, date, datetime
+from uuid import uuid4
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from treaty_ledger.domain.records import GENESIS_HASH, Record, canonical_json, json_default, json_text, to_json_value
+from treaty_ledger.domain.records import GENESIS_HASH, Record, canonical_json, canonical_json_fast, json_default, json_text, to_json_value
+from treaty_ledger.domain.treaty import Treaty
 
 
 def record(type_: str, fields: dict[str, object], day: date | None = date(2020, 5, 22)) -> Record:
@@ -68,3 +70,37 @@ def _canonical_as_hashed_before(value: object) -> bytes:
 def test_the_chain_encoding_is_byte_for_byte_the_one_stored_hashes_were_made_with(value: dict[str, object]) -> None:
     assert canonical_json(value) == _canonical_as_hashed_before(value)
 
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=st.dictionaries(st.text(max_size=8), _values, max_size=6) | _values)
+def test_the_leaves_fast_encoding_is_byte_for_byte_the_chain_encoding(value: object) -> None:
+    assert canonical_json_fast(value) == canonical_json(value)
+
+
+def test_the_fast_encoding_writes_every_code_point_and_key_order_as_the_json_module() -> None:
+    text = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF)
+    keys = {chr(i): i for i in (0, 0x1F, 0x7F, 0xE9, 0x2028, 0xFFFF, 0x10000, 0x1F600, 0x10FFFF)}
+    for value in ({"all": text}, keys, {"a": [1, 2**63 - 1, -(2**63), 2**64 - 1, True, None, ("x", date(2020, 1, 1))]}):
+        assert canonical_json_fast(value) == canonical_json(value)
+
+
+@pytest.mark.parametrize("value", [
+    {"float": 1e16}, {"float": 1e-7}, {"nan": float("nan")}, {"big": 2**64}, {1: "key"}, {"nested": {"deep": [0.1]}},
+])
+def test_values_orjson_would_write_otherwise_go_through_the_json_module(value: dict[object, object]) -> None:
+    assert canonical_json_fast(value) == canonical_json(value)
+
+
+def test_a_lone_surrogate_fails_as_before() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        canonical_json_fast({"text": "\ud800"})
+
+
+@settings(max_examples=200, deadline=None)
+@given(fields=st.dictionaries(st.text(max_size=8), _values, max_size=4), day=st.none() | st.dates())
+def test_an_events_leaf_data_is_its_records_canonical_encoding(fields: dict[str, object], day: date | None) -> None:
+    event = Treaty.EventRecorded(originator_id=uuid4(), originator_version=3, timestamp=datetime(2026, 11, 25, 9, 30, tzinfo=UTC),
+                                 event_id="6f1c1f4e-0000-4000-8000-000000000001", event_type="statement", date=day, fields=fields,
+                                 source={"title": "Erklärung", "accessed": date(2026, 11, 1)}, sequence=2, prev_hash=GENESIS_HASH, hash="ab" * 32)
+    assert event.canonical("open-skies") == event.to_record("open-skies").canonical() == canonical_json(event.to_record("open-skies").to_json())
