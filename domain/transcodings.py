@@ -29,7 +29,7 @@ class LedgerTranscoder(JSONTranscoder):
         super().__init__()
         make = json.encoder.c_make_encoder  # type: ignore[attr-defined]
         self._encode_once = None if make is None else make(None, self._encode_obj, encode_basestring, None, ":", ",", False, False, True)
-        self._scan_once = self.decoder.scan_once
+        self._scan_once = self.decoder.scan_once  # type: ignore[attr-defined]
 
     def encode(self, obj: Any) -> bytes:
         if self._encode_once is None or isinstance(obj, str):  # pragma: no cover - a Python without json's C accelerator
