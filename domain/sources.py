@@ -30,6 +30,7 @@ SOURCE_FIELDS: tuple[FieldSpec, ...] = (
 """The fields of a source; none is required on its own, but a title or a url is."""
 
 _NAMES = ", ".join(spec.name for spec in SOURCE_FIELDS)
+_SOURCE_NAMES = frozenset(spec.name for spec in SOURCE_FIELDS)
 
 
 def normalise_source(value: Any, *, field: str = "source") -> dict[str, Any]:
@@ -42,8 +43,8 @@ def normalise_source(value: Any, *, field: str = "source") -> dict[str, Any]:
         raise MissingSource("a source is required: every event must cite a source with at least a title or a url", field=field)
     if not isinstance(value, dict):
         raise MissingSource("expected an object with at least a title or a url", field=field)
-    unknown = sorted(set(value) - {spec.name for spec in SOURCE_FIELDS})
-    if unknown:
+    if not _SOURCE_NAMES.issuperset(value):
+        unknown = sorted(set(value) - _SOURCE_NAMES)
         raise InvalidInput(f"unknown field {unknown[0]!r}; a source has {_NAMES}", field=f"{field}.{unknown[0]}")
     source: dict[str, Any] = {}
     for spec in SOURCE_FIELDS:

@@ -16,6 +16,7 @@ the field, and nothing is stored.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+import orjson
 import yaml
 from eventsourcing.persistence import IntegrityError
 
@@ -161,7 +163,7 @@ def _read_lines(text: str) -> Dataset:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = _loads(line)
         except json.JSONDecodeError as error:
             raise DatasetError(f"line {number} is not JSON: {error.msg}", field=f"line {number}") from None
         if not isinstance(item, dict):
@@ -183,6 +185,26 @@ def _read_lines(text: str) -> Dataset:
     if treaty is None:
         raise DatasetError("no treaty line", field="file")
     return Dataset(treaty, entries)
+
+
+_LONG_NUMBER = re.compile(r"\d{19}")
+"""19 digits in a row: perhaps an integer orjson would read as a float (beyond 64 bits)."""
+
+
+def _loads(line: str) -> Any:
+    """``json.loads(line)``: orjson reads it, several times faster, and the json module what orjson does not read alike.
+
+    orjson reads strict JSON; the json module also takes what orjson refuses (``NaN``, numbers
+    beyond a double's range, escaped lone surrogates, which the checks then name) and raises its
+    own error for what neither reads. orjson reads integers beyond 64 bits as floats: a line with
+    19 digits in a row goes to the json module.
+    """
+    if _LONG_NUMBER.search(line):
+        return json.loads(line)
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
 
 
 def import_file(ledger: Ledger, path: Path, *, progress: Callable[[int, int], None] | None = None) -> ImportReport:
