@@ -15,9 +15,11 @@ the field, and nothing is stored.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -215,6 +217,31 @@ def import_file(ledger: Ledger, path: Path, *, progress: Callable[[int, int], No
     when the treaty is registered already). ``progress(done, total)`` is called as entries are
     checked. Any error names the entry and the field, and nothing is stored.
     """
+    with _collector_paused():
+        return _import(ledger, path, progress)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a file is checked and recorded.
+
+    An import makes several objects per entry that the treaty keeps (records, events, the
+    fold's state), so the collector, run every few hundred of them, keeps walking an ever
+    larger heap: at 10,000 entries its collections took a sixth of the import's time.
+    Checking and recording creates no reference cycles to speak of; reference counting frees
+    the rest, and any cycle waits for the next collection. (As the projection does while it
+    applies a long batch.)
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _import(ledger: Ledger, path: Path, progress: Callable[[int, int], None] | None) -> ImportReport:
     dataset = read_dataset(path)
     payload = dataset.treaty
     slug = normalise_treaty_id(payload.get("id"), field="treaty.id")
