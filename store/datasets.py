@@ -179,15 +179,19 @@ def _read_lines(text: str) -> Dataset:
             raise DatasetError("the first line must describe the treaty", field=f"line {number}")
         body = {k: v for k, v in item.items() if k not in LEDGER_FIELDS}
         event_id = item.get("id")
-        try:
-            event_id = str(UUID(str(event_id)))
-        except ValueError:
-            raise DatasetError("every event line needs its id", field=f"line {number}.id") from None
+        if not (type(event_id) is str and _CANONICAL_UUID.fullmatch(event_id)):  # else it is its own canonical form
+            try:
+                event_id = str(UUID(str(event_id)))
+            except ValueError:
+                raise DatasetError("every event line needs its id", field=f"line {number}.id") from None
         entries.append(Entry(f"line {number}", event_id, body))
     if treaty is None:
         raise DatasetError("no treaty line", field="file")
     return Dataset(treaty, entries)
 
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""A UUID as ``str(UUID(...))`` writes it (what an export holds)."""
 
 _LONG_NUMBER = re.compile(r"\d{19}")
 """19 digits in a row: perhaps an integer orjson would read as a float (beyond 64 bits)."""

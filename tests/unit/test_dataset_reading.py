@@ -1,13 +1,17 @@
-"""A dataset's JSON lines read as the json module reads them, whoever reads them."""
+"""A dataset's JSON lines read as the json module reads them, whoever reads them; ids and sources checked alike however often given."""
 
 import json
 import math
+from datetime import date
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from treaty_ledger.store.datasets import _loads
+from treaty_ledger.domain.errors import InvalidInput
+from treaty_ledger.domain.sources import normalise_source
+from treaty_ledger.store.datasets import DatasetError, _loads, read_dataset
 
 _leaves = (st.text() | st.integers() | st.integers(min_value=-(2**80), max_value=2**80) | st.floats() | st.booleans() | st.none()
            | st.sampled_from(["\ud800", "x\udfff", "\x00"]))
@@ -45,3 +49,38 @@ def test_what_is_not_json_fails_as_json_fails(line: str) -> None:
     with pytest.raises(json.JSONDecodeError) as got:
         _loads(line)
     assert got.value.msg == expected.value.msg
+
+
+@pytest.mark.parametrize("given_id", ["6F1C1F4E-0000-4000-8000-000000000001", "{6f1c1f4e-0000-4000-8000-000000000001}",
+                                      "6f1c1f4e000040008000000000000001", "6f1c1f4e-0000-4000-8000-000000000001"])
+def test_an_event_lines_id_is_taken_in_its_canonical_form(tmp_path: Path, given_id: str) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"kind": "treaty", "id": "t"}\n' + json.dumps({"id": given_id, "type": "statement"}) + "\n")
+    assert [entry.event_id for entry in read_dataset(path).entries] == ["6f1c1f4e-0000-4000-8000-000000000001"]
+
+
+@pytest.mark.parametrize("given_id", [None, 7, "", "6f1c1f4e-0000-4000-8000-00000000000", "6f1c1f4e-0000-4000-8000-00000000000g"])
+def test_an_event_line_without_a_uuid_is_refused_by_line(tmp_path: Path, given_id: object) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"kind": "treaty", "id": "t"}\n' + json.dumps({"id": given_id, "type": "statement"}) + "\n")
+    with pytest.raises(DatasetError) as caught:
+        read_dataset(path)
+    assert caught.value.field == "line 2.id"
+
+
+def test_a_source_given_again_is_checked_alike_and_answered_with_a_copy() -> None:
+    given = {"title": "  A source ", "published_on": "2020-01-02", "publisher": "   "}
+    first, second = normalise_source(given), normalise_source(dict(given))
+    assert first == second == {"title": "A source", "published_on": date(2020, 1, 2)}
+    assert first is not second
+    first["title"] = "changed"
+    assert normalise_source(given)["title"] == "A source"
+
+
+@pytest.mark.parametrize("bad", [{"title": "x", "published_on": "2020-02-30"}, {"publisher": "p"}, {"title": "x", "extra": "y"},
+                                 {"title": ["a list"]}, {"url": "ftp://x"}])
+def test_a_bad_source_is_refused_every_time_naming_the_field(bad: dict[str, object]) -> None:
+    for field in ("source", "events[3].source"):
+        with pytest.raises(InvalidInput) as caught:
+            normalise_source(bad, field=field)
+        assert caught.value.field is not None and caught.value.field.startswith(field)
