@@ -82,13 +82,16 @@ def parse_duration(value: Any, *, field: str) -> Duration:
     return Duration(years=parts["years"], months=parts["months"], days=parts["days"] + 7 * parts["weeks"])
 
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def parse_date(value: Any, *, field: str) -> date:
     """Read a calendar date given as ``YYYY-MM-DD`` (or a ``date``)."""
     if isinstance(value, datetime):
         raise InvalidDate(f"expected a date YYYY-MM-DD, got a timestamp {value.isoformat()!r}", field=field)
     if isinstance(value, date):
         return value
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if not isinstance(value, str) or not _DAY.fullmatch(value):
         raise InvalidDate(f"expected a date YYYY-MM-DD, got {value!r}", field=field)
     try:
         return date.fromisoformat(value)

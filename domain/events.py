@@ -406,7 +406,7 @@ def normalise_event(payload: Mapping[str, Any]) -> NewEvent:
         if payload.get("date") is not None:
             raise InvalidInput(f"a {kind} takes effect when it is recorded and has no date", field="date")
         effective = None
-    body = {k: v for k, v in payload.items() if k not in ("type", "date", "source", *LEDGER_FIELDS)}
+    body = {k: v for k, v in payload.items() if k not in _NOT_FIELDS}
     fields = normalise_fields(spec, body)
     source = normalise_source(payload.get("source"))
     return NewEvent(type=kind, date=effective, fields=fields, source=source)
@@ -414,13 +414,14 @@ def normalise_event(payload: Mapping[str, Any]) -> NewEvent:
 
 def normalise_fields(spec: EventType, body: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """Check the type-specific and common fields of an event; ``partial`` skips required checks."""
-    allowed = {f.name for f in (*spec.fields, *COMMON_FIELDS)}
-    unknown = sorted(set(body) - allowed)
-    if unknown:
+    made = _FIELD_SPECS.get(spec.name)
+    specs, allowed = made[1:] if made is not None and made[0] is spec else _field_specs(spec)[1:]
+    if not allowed.issuperset(body):
+        unknown = sorted(set(body) - allowed)
         names = ", ".join(sorted(allowed)) or "no fields of its own"
         raise InvalidInput(f"a {spec.name} event has no field {unknown[0]!r} (it takes {names})", field=unknown[0])
     fields: dict[str, Any] = {}
-    for field_spec in (*spec.fields, *COMMON_FIELDS):
+    for field_spec in specs:
         value = body.get(field_spec.name)
         if value is None or value == [] or value == "":
             if field_spec.required and not partial:
@@ -434,3 +435,17 @@ def normalise_fields(spec: EventType, body: Mapping[str, Any], *, partial: bool 
     if spec.name == "allegation_made" and not partial and fields["accuser"] == fields["accused"]:
         raise InvalidInput("a state cannot accuse itself", field="accused")
     return fields
+
+
+_NOT_FIELDS = frozenset(("type", "date", "source", *LEDGER_FIELDS))
+"""Keys of a client's event that are not fields of its type."""
+
+
+def _field_specs(spec: EventType) -> tuple[EventType, tuple[FieldSpec, ...], frozenset[str]]:
+    """``spec``, the fields an event of its type takes (its own, then the common ones), and their names."""
+    specs = (*spec.fields, *COMMON_FIELDS)
+    return spec, specs, frozenset(f.name for f in specs)
+
+
+_FIELD_SPECS = {name: _field_specs(spec) for name, spec in EVENT_TYPES.items()}
+""":func:`_field_specs` of each type of the catalogue, made once (a type made elsewhere is read each time)."""

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProjectorFunction, Repository
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
 from eventsourcing.utils import get_topic, strtobool
 
 from treaty_ledger.domain.dates import utc_now
@@ -35,7 +35,7 @@ from treaty_ledger.domain.events import NewEvent, normalise_event
 from treaty_ledger.domain.records import GENESIS_HASH, Record, chain_hash, to_json_value
 from treaty_ledger.domain.registration import normalise_registration, normalise_treaty_id
 from treaty_ledger.domain.rules import TreatyRules
-from treaty_ledger.domain.transcodings import DateAsISO, RecordAsDict
+from treaty_ledger.domain.transcodings import DateAsISO, LedgerTranscoder, RecordAsDict
 from treaty_ledger.domain.treaty import Treaty, registration_content, treaty_uuid
 
 __all__ = ["Ledger", "TreatySummary", "VerifyReport", "record_batch"]
@@ -158,6 +158,14 @@ class Ledger(Application[UUID]):
             fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
             deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
         )
+
+    def construct_transcoder(self) -> Transcoder:
+        """The library's JSON transcoder, as :class:`LedgerTranscoder` writes and reads it (unless ``TRANSCODER_TOPIC`` names another)."""
+        if self.factory.env.get(self.factory.TRANSCODER_TOPIC):
+            return super().construct_transcoder()
+        transcoder = LedgerTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """Register the library's transcodings and the ledger's own (dates, records)."""

@@ -30,20 +30,44 @@ SOURCE_FIELDS: tuple[FieldSpec, ...] = (
 """The fields of a source; none is required on its own, but a title or a url is."""
 
 _NAMES = ", ".join(spec.name for spec in SOURCE_FIELDS)
+_SOURCE_NAMES = frozenset(spec.name for spec in SOURCE_FIELDS)
+
+
+_CHECKED: dict[tuple[tuple[Any, Any], ...], dict[str, Any]] = {}
+"""Sources already checked, by their items, and their canonical form (a dataset cites a few sources many times)."""
+_MAX_CHECKED = 4096
 
 
 def normalise_source(value: Any, *, field: str = "source") -> dict[str, Any]:
     """Check a source and return it in canonical form (absent optional fields dropped).
 
     A source needs a ``title`` or a ``url``; ``publisher``, ``published_on`` (a date) and a
-    short ``quote`` are optional.
+    short ``quote`` are optional. A source given again, item for item, is answered from the
+    sources checked before (a copy); only sources that passed are kept, so an error is
+    raised, naming ``field``, each time.
     """
+    if type(value) is not dict:
+        return _normalise_source(value, field=field)
+    key = tuple(value.items())
+    try:
+        checked = _CHECKED.get(key)
+    except TypeError:  # a value that cannot be hashed (a list, a mapping): check it each time
+        return _normalise_source(value, field=field)
+    if checked is None:
+        checked = _normalise_source(value, field=field)
+        if len(_CHECKED) >= _MAX_CHECKED:
+            _CHECKED.clear()
+        _CHECKED[key] = checked
+    return dict(checked)
+
+
+def _normalise_source(value: Any, *, field: str) -> dict[str, Any]:
     if value is None:
         raise MissingSource("a source is required: every event must cite a source with at least a title or a url", field=field)
     if not isinstance(value, dict):
         raise MissingSource("expected an object with at least a title or a url", field=field)
-    unknown = sorted(set(value) - {spec.name for spec in SOURCE_FIELDS})
-    if unknown:
+    if not _SOURCE_NAMES.issuperset(value):
+        unknown = sorted(set(value) - _SOURCE_NAMES)
         raise InvalidInput(f"unknown field {unknown[0]!r}; a source has {_NAMES}", field=f"{field}.{unknown[0]}")
     source: dict[str, Any] = {}
     for spec in SOURCE_FIELDS:

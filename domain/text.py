@@ -26,12 +26,13 @@ def check_text(value: Any, *, field: str, max_length: int = MAX_TEXT, what: str 
         raise InvalidInput(f"expected {what}", field=field)
     if "\x00" in value:
         raise InvalidInput("contains a NUL character (\\u0000), which text may not hold", field=field)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise InvalidInput(
-            f"contains a lone surrogate ({value[error.start]!r} at character {error.start}), which is not Unicode text", field=field
-        ) from None
+    if not value.isascii():  # ASCII text holds no surrogate
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise InvalidInput(
+                f"contains a lone surrogate ({value[error.start]!r} at character {error.start}), which is not Unicode text", field=field
+            ) from None
     text = value.strip()
     if len(text) > max_length:
         raise InvalidInput(f"longer than {max_length} characters", field=field)

@@ -215,8 +215,9 @@ class Treaty(Aggregate):
         fold: RunningFold | None = self.__dict__.get("_fold")
         if fold is None or fold.sequence > len(log):
             fold = self._fold = RunningFold(self.rules, log.find)
-        for record in log[fold.sequence:]:
-            fold.note(record)
+        if fold.sequence < len(log):
+            for record in log[fold.sequence:]:
+                fold.note(record)
         return fold
 
     def find(self, event_id: str) -> Record | None:
@@ -245,16 +246,20 @@ class Treaty(Aggregate):
         (:meth:`check_timeline`) and discards the aggregate if it fails.
         """
         fold = self._running()
-        if self.find(event_id) is not None:
+        log = self.log()
+        if log.find(event_id) is not None:
             raise InvalidInput(f"an event with id {event_id} is already recorded", field="id")
-        if self.records and recorded_at <= self.records[-1].recorded_at:
-            recorded_at = self.records[-1].recorded_at + timedelta(microseconds=1)
+        size = len(log)
+        if size:
+            last_at = log[size - 1].recorded_at
+            if recorded_at <= last_at:
+                recorded_at = last_at + timedelta(microseconds=1)
         _check_not_ahead(new.date, recorded_at, field="date")
         self._check_maintenance(new, recorded_at, fold)
         candidate = Record(
             id=event_id,
             treaty=self.slug,
-            sequence=len(self.records) + 1,
+            sequence=size + 1,
             type=new.type,
             date=new.date,
             fields=new.fields,
@@ -278,7 +283,7 @@ class Treaty(Aggregate):
             prev_hash=self.head,
             hash=record_hash,
         )
-        return self.records[-1]
+        return log[size]
 
     def _check_maintenance(self, new: NewEvent, recorded_at: datetime, fold: RunningFold) -> None:
         if new.type not in ("correction", "retraction"):

@@ -15,14 +15,18 @@ the field, and nothing is stored.
 
 from __future__ import annotations
 
+import gc
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+import orjson
 import yaml
 from eventsourcing.persistence import IntegrityError
 
@@ -161,7 +165,7 @@ def _read_lines(text: str) -> Dataset:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = _loads(line)
         except json.JSONDecodeError as error:
             raise DatasetError(f"line {number} is not JSON: {error.msg}", field=f"line {number}") from None
         if not isinstance(item, dict):
@@ -175,14 +179,38 @@ def _read_lines(text: str) -> Dataset:
             raise DatasetError("the first line must describe the treaty", field=f"line {number}")
         body = {k: v for k, v in item.items() if k not in LEDGER_FIELDS}
         event_id = item.get("id")
-        try:
-            event_id = str(UUID(str(event_id)))
-        except ValueError:
-            raise DatasetError("every event line needs its id", field=f"line {number}.id") from None
+        if not (type(event_id) is str and _CANONICAL_UUID.fullmatch(event_id)):  # else it is its own canonical form
+            try:
+                event_id = str(UUID(str(event_id)))
+            except ValueError:
+                raise DatasetError("every event line needs its id", field=f"line {number}.id") from None
         entries.append(Entry(f"line {number}", event_id, body))
     if treaty is None:
         raise DatasetError("no treaty line", field="file")
     return Dataset(treaty, entries)
+
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""A UUID as ``str(UUID(...))`` writes it (what an export holds)."""
+
+_LONG_NUMBER = re.compile(r"[0-9][0-9]{18}")  # so written, the regex engine looks for the first digit only: several times faster
+"""19 digits in a row: perhaps an integer orjson would read as a float (beyond 64 bits)."""
+
+
+def _loads(line: str) -> Any:
+    """``json.loads(line)``: orjson reads it, several times faster, and the json module what orjson does not read alike.
+
+    orjson reads strict JSON; the json module also takes what orjson refuses (``NaN``, numbers
+    beyond a double's range, escaped lone surrogates, which the checks then name) and raises its
+    own error for what neither reads. orjson reads integers beyond 64 bits as floats: a line with
+    19 digits in a row goes to the json module.
+    """
+    if _LONG_NUMBER.search(line):
+        return json.loads(line)
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
 
 
 def import_file(ledger: Ledger, path: Path, *, progress: Callable[[int, int], None] | None = None) -> ImportReport:
@@ -193,6 +221,31 @@ def import_file(ledger: Ledger, path: Path, *, progress: Callable[[int, int], No
     when the treaty is registered already). ``progress(done, total)`` is called as entries are
     checked. Any error names the entry and the field, and nothing is stored.
     """
+    with _collector_paused():
+        return _import(ledger, path, progress)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a file is checked and recorded.
+
+    An import makes several objects per entry that the treaty keeps (records, events, the
+    fold's state), so the collector, run every few hundred of them, keeps walking an ever
+    larger heap: at 10,000 entries its collections took a sixth of the import's time.
+    Checking and recording creates no reference cycles to speak of; reference counting frees
+    the rest, and any cycle waits for the next collection. (As the projection does while it
+    applies a long batch.)
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _import(ledger: Ledger, path: Path, progress: Callable[[int, int], None] | None) -> ImportReport:
     dataset = read_dataset(path)
     payload = dataset.treaty
     slug = normalise_treaty_id(payload.get("id"), field="treaty.id")

@@ -3,6 +3,7 @@ event (issue 13, items 1 and 2: its cost grew with the square of the history).""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,3 +60,20 @@ def test_a_later_entry_that_contradicts_an_earlier_one_is_named_and_nothing_is_s
     assert caught.value.field is not None and caught.value.field.startswith(f"events[{len(document['events']) - 1}] (usa-ratifies-again)")
     assert "already deposited" in caught.value.reason
     assert services.ledger.list_treaties() == []
+
+
+def test_an_import_leaves_the_cycle_collector_as_it_found_it(services: Services, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"kind": "treaty", "id": "x"}\n{"id": "not a uuid"}\n')
+    assert gc.isenabled()
+    import_file(services.ledger, DATASET)
+    assert gc.isenabled()
+    with pytest.raises(DatasetError):
+        import_file(services.ledger, bad)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        import_file(services.ledger, DATASET)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

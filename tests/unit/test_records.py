@@ -1,6 +1,8 @@
 """Recorded events as stored: the JSON the views keep is the JSON the API answers with."""
 
+import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from uuid import uuid4
 
@@ -8,7 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from treaty_ledger.domain.records import GENESIS_HASH, Record, canonical_json, canonical_json_fast, json_default, json_text, to_json_value
+from treaty_ledger.domain.records import (
+    GENESIS_HASH,
+    Record,
+    canonical_json,
+    canonical_json_fast,
+    chain_hash,
+    json_default,
+    json_text,
+    to_json_value,
+)
 from treaty_ledger.domain.treaty import Treaty
 
 
@@ -104,3 +115,38 @@ def test_an_events_leaf_data_is_its_records_canonical_encoding(fields: dict[str,
                                  event_id="6f1c1f4e-0000-4000-8000-000000000001", event_type="statement", date=day, fields=fields,
                                  source={"title": "Erklärung", "accessed": date(2026, 11, 1)}, sequence=2, prev_hash=GENESIS_HASH, hash="ab" * 32)
     assert event.canonical("open-skies") == event.to_record("open-skies").canonical() == canonical_json(event.to_record("open-skies").to_json())
+
+
+_texts = st.text() | st.sampled_from(["open-skies", "signed", "6f1c1f4e-0000-4000-8000-000000000001", "Erklärung — \"x\"\n\\"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(id_=_texts, treaty=_texts, sequence=st.integers(min_value=-(2**70), max_value=2**70), type_=_texts,
+       day=st.none() | st.dates(), fields=st.dictionaries(st.text(max_size=8), _values, max_size=5),
+       source=st.dictionaries(st.text(max_size=8), _values, max_size=3),
+       recorded_at=st.datetimes(timezones=st.just(UTC)) | st.datetimes(timezones=st.none()), prev_hash=_texts)
+def test_a_records_hash_is_that_of_its_content_encoded_as_stored_hashes_were(
+        id_: str, treaty: str, sequence: int, type_: str, day: date | None, fields: dict[str, object], source: dict[str, object],
+        recorded_at: datetime, prev_hash: str) -> None:
+    stored = Record(id=id_, treaty=treaty, sequence=sequence, type=type_, date=day, fields=fields, source=source,
+                    recorded_at=recorded_at, prev_hash=prev_hash)
+    expected = hashlib.sha256(_canonical_as_hashed_before({"content": stored.content(), "prev_hash": prev_hash})).hexdigest()
+    assert stored.computed_hash() == expected
+    assert chain_hash(stored.content(), prev_hash) == expected
+
+
+@pytest.mark.parametrize("odd", [
+    {"sequence": True}, {"date": datetime(2020, 1, 1, tzinfo=UTC)}, {"fields": [("state", "USA")]}, {"id": 7},
+    {"recorded_at": "2026-11-25T09:30:00+00:00"},
+])
+def test_a_record_holding_a_value_of_an_unusual_type_hashes_as_its_content_does(odd: dict[str, object]) -> None:
+    stored = replace(record("signed", {"state": "USA"}), **odd)
+    try:
+        expected: object = chain_hash(stored.content(), stored.prev_hash)
+    except Exception as error:  # the same failure either way
+        expected = type(error)
+    try:
+        got: object = stored.computed_hash()
+    except Exception as error:
+        got = type(error)
+    assert got == expected
