@@ -370,7 +370,7 @@ class ChangesPublic(BaseModel):
     status_changes: list[dict[str, Any]]
     started: list[dict[str, Any]] = Field(description="items in force on `to` and not on `from`, each as its own answer gives it, with "
                                           "`item` naming what it is (restriction, suspension, provisional, reservation, declaration, "
-                                          "objection, territory); `kind` is a restriction's or a declaration's own kind, else the same as `item`")
+                                          "objection, territory); `kind` is a restriction's or a declaration's own kind where it has one, else the same as `item`")
     ended: list[dict[str, Any]] = Field(description="items in force on `from` and not on `to`, as in `started`")
     allegations_made: list[str]
     flights_denied: list[str]

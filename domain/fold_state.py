@@ -161,7 +161,8 @@ class FoldState:
         self.touched.add(("state", state))
         return segments
 
-    def set_status(self, track: Track, status: str, on: date, detail: dict[str, Any] | None = None) -> None:
+    def set_status(self, track: Track, status: str, on: date, detail: dict[str, Any] | None = None, *, ends_standing: bool = True) -> None:
+        """``track``'s status from ``on``; leaving the treaty ends what the state said there, unless ``ends_standing`` is false."""
         segments = self._segments(track.state)
         if segments and segments[-1].until is None:
             if segments[-1].since >= on:
@@ -170,7 +171,7 @@ class FoldState:
                 segments[-1] = segments[-1].ended(on)
         if track.provisional is not None and status not in ("signatory", "contracting"):
             self.end_provisional(track, on)
-        if status in WITHOUT_STANDING and track.status not in WITHOUT_STANDING:
+        if ends_standing and status in WITHOUT_STANDING and track.status not in WITHOUT_STANDING:
             self.end_standing_items(track.state, on)
         track.status = status
         track.since = on

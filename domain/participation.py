@@ -185,7 +185,8 @@ class ParticipationFold(FoldState):
             predecessor.joining_token += 1
             predecessor.withdrawal_token += 1
             predecessor.in_force_since = None
-            self.set_status(predecessor, "none", event.date, {"succeeded_by": [successor.state]})
+            # Dissolved, its standing passed on: what it said (reservations, objections) is not ended by the succession.
+            self.set_status(predecessor, "none", event.date, {"succeeded_by": [successor.state]}, ends_standing=False)
         elif is_historic(predecessor.state):
             self.note(predecessor, event)
             segment = self.timeline.segments[predecessor.state][-1]

@@ -51,7 +51,7 @@ class ReservationFold(FoldState):
         if item.state != event.state:
             raise self.fail("state", f"the {name} {target.id} was made by {item.state}, not {event.state}")
         if item.until is not None:
-            raise self.fail(name, f"the {name} {target.id} was already withdrawn on {item.until}")
+            raise self.fail(name, f"the {name} {target.id} is no longer in force: it ended on {item.until} (withdrawn, or its state left the treaty)")
         ended = replace(item, until=event.date, events=[*item.events, *event.event_ids])
         self.put_item(ended)
         return ended
@@ -70,7 +70,8 @@ class ReservationFold(FoldState):
         target = self.referenced(event, "reservation", "reservation_made")
         reservation = self.timeline.reservations[target.id]
         if reservation.until is not None:
-            raise self.fail("reservation", f"the reservation {target.id} was withdrawn on {reservation.until}: there is nothing to object to")
+            raise self.fail("reservation", f"the reservation {target.id} is no longer in force: it ended on {reservation.until} (withdrawn, "
+                                           "or its state left the treaty); there is nothing to object to")
         if reservation.state == event.state:
             raise self.fail("state", f"{event.state} made the reservation {target.id}: a state cannot object to its own reservation")
         for objection in self.timeline.objections.values():

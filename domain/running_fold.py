@@ -275,7 +275,7 @@ class RunningFold:
             self._last_finish = set(finished.touched) if finished is not self._state else set()
             return finished.timeline, None
         if not self.rules.states_interact:
-            states = {key for name, key in dirty if name == "state"}
+            states = _states_concerned(self._state.timeline, dirty)
             if not any(item[3] in states for item in self._state.pending):
                 return self._state.timeline, dirty
             partial = self._state.fork()
@@ -304,6 +304,29 @@ class RunningFold:
             else:
                 self._finished = self._state
         return self._finished
+
+
+def _states_concerned(timeline: Timeline, dirty: set[Scope]) -> set[str]:
+    """The states whose scheduled acts can change a scope of ``dirty``: its states, the states its items belong to,
+    and, through each objection in force, the objecting and the reserving state together (either's withdrawal ends it)."""
+    states = {key for name, key in dirty if name == "state"}
+    for name, key in dirty:
+        if name != "item":
+            continue
+        for collection in ITEM_COLLECTIONS.values():
+            item = getattr(timeline, collection).get(key)
+            if item is not None:
+                states.update(s for s in (getattr(item, "state", None), getattr(item, "reserving_state", None)) if isinstance(s, str))
+                break
+    links = [(o.state, o.reserving_state) for o in timeline.objections.values() if o.until is None]
+    grown = bool(links)
+    while grown:
+        grown = False
+        for objector, reserver in links:
+            if (objector in states) != (reserver in states):
+                states.update((objector, reserver))
+                grown = True
+    return states
 
 
 def _differs(before: Timeline, after: Timeline, scope: Scope) -> bool:

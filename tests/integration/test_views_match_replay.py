@@ -44,7 +44,7 @@ def check_views_match_replay(services: Services, chosen_rules: dict, steps: list
         assert services.read.membership_as_of(treaty, as_of, known_at) == membership_by_replay(treaty, aggregate.rules, records, as_of, known_at)
         assert services.read.compliance_as_of(treaty, as_of, known_at) == compliance_by_replay(treaty, aggregate.rules, records, as_of, known_at)
         assert services.read.reservations_as_of(treaty, as_of, known_at) == reservations_by_replay(treaty, aggregate.rules, records, as_of, known_at)
-        for code in ("USA", "CZE", "CSHH"):
+        for code in ("USA", "GBR", "CZE", "CSHH"):
             assert services.read.state_as_of(treaty, code, as_of, known_at) == state_by_replay(treaty, aggregate.rules, records, code, as_of, known_at)
 
 
@@ -107,6 +107,20 @@ def test_views_answer_as_the_replay_when_a_withdrawal_takes_effect_and_ends_a_re
     steps = [("ratified", "USA", 0), ("ratified", "GBR", 0), ("entered_into_force", None, 10), ("reservation_made", "USA", 20),
              ("objection_made", -1, 30), ("withdrawal_announced", "USA", 40), ("withdrawal_notified", "USA", 41)]
     check_views_match_replay(sqlite_services, {"withdrawal_notice": "P6M"}, steps, [35, 100, 300])
+
+
+@pytest.mark.parametrize("steps", [
+    # What a state says after its notice of withdrawal ends when the withdrawal takes effect, and an objection to its reservation with it.
+    [("ratified", "USA", 0), ("ratified", "GBR", 0), ("entered_into_force", None, 10), ("reservation_made", "USA", 20),
+     ("withdrawal_announced", "USA", 40), ("withdrawal_notified", "USA", 41), ("objection_made", -1, 50), ("declaration_made", "USA", 60),
+     ("territorial_application", "USA", 60)],
+    # Two withdrawals pending: the objector's takes effect first and ends its objection before the reserving state's does.
+    [("ratified", "USA", 0), ("ratified", "GBR", 0), ("entered_into_force", None, 10), ("reservation_made", "USA", 20),
+     ("objection_made", -1, 30), ("withdrawal_announced", "GBR", 40), ("withdrawal_notified", "GBR", 41),
+     ("withdrawal_announced", "USA", 50), ("withdrawal_notified", "USA", 51)],
+])
+def test_views_answer_as_the_replay_when_withdrawals_pending_end_what_states_said(sqlite_services: Services, steps: list) -> None:
+    check_views_match_replay(sqlite_services, {"withdrawal_notice": "P6M"}, steps, [55, 100, 215, 225, 235, 300])
 
 
 def test_the_random_walk_records_the_vocabulary_beyond_open_skies(sqlite_services: Services) -> None:

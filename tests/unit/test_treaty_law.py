@@ -253,13 +253,13 @@ class TestReservationsAndObjections:
                          TimelineContradiction, "state", "made by FRA")
         scenario.record(event("reservation_withdrawn", "1995-01-01", state="FRA", reservation=scenario.id("res")))
         scenario.rejects(event("reservation_withdrawn", "1996-01-01", state="FRA", reservation=scenario.id("res")),
-                         TimelineContradiction, "reservation", "already withdrawn on 1995-01-01")
+                         TimelineContradiction, "reservation", "no longer in force: it ended on 1995-01-01")
 
     def test_an_objection_to_a_withdrawn_reservation_is_refused(self) -> None:
         scenario = with_reservation()
         scenario.record(event("reservation_withdrawn", "1995-01-01", state="FRA", reservation=scenario.id("res")))
         scenario.rejects(event("objection_made", "1996-01-01", state="DEU", reservation=scenario.id("res"), text="x"),
-                         TimelineContradiction, "reservation", "was withdrawn on 1995-01-01")
+                         TimelineContradiction, "reservation", "no longer in force: it ended on 1995-01-01")
 
     def test_a_state_without_standing_cannot_make_a_reservation(self) -> None:
         with_reservation().rejects(event("reservation_made", "1991-01-01", state="GBR", text="x"), TimelineContradiction, "state",
@@ -283,6 +283,14 @@ class TestReservationsAndObjections:
         assert (after["reservations"], after["objections"]) == ([], [])
         assert state(scenario, "FRA", "1999-06-01")["territories"] == []
         assert state(scenario, "FRA", "1998-12-31")["territories"][0]["territory"] == "Guiana"
+
+    def test_a_succession_does_not_end_the_predecessors_reservation_or_the_objections_to_it(self) -> None:
+        scenario = Scenario().given(ratified("CSHH", "1990-01-01"), ratified("USA", "1990-01-01"), in_force("1990-06-01"))
+        reservation = scenario.record(event("reservation_made", "1991-01-01", state="CSHH", text="Article 9 does not apply"))
+        scenario.record(event("objection_made", "1991-06-01", state="USA", reservation=reservation.id, text="incompatible"))
+        scenario.record(event("succeeded", "1993-01-01", state="CZE", predecessor="CSHH"))
+        after = reservations(scenario, "1993-01-01")
+        assert [r["id"] for r in after["reservations"]] == [reservation.id] and len(after["objections"]) == 1
 
     def test_an_objection_corrected_to_name_a_reservation_later_in_the_same_day_is_refused(self) -> None:
         scenario = with_reservation()
