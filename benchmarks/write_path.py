@@ -211,6 +211,7 @@ class Store:
     def floor_env(self) -> dict[str, str]:
         """The ledger's eventsourcing settings for this store (SQLite: a file beside it, its table name being fixed)."""
         env = {**Ledger.env, **parse_database_url(self.url).eventsourcing_env()}
+        env.pop("APPLICATION_RECORDER_TOPIC", None)  # the floor is eventsourcing's own recorder, pipeline and all
         if not self.is_postgres:
             env["SQLITE_DBNAME"] = str(self.folder / f"{self.name}-floor.db")
         return env

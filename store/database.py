@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 
 from treaty_ledger.domain.errors import InvalidInput
+from treaty_ledger.store.postgres_events import RECORDER_TOPIC
 
 __all__ = [
     "DEFAULT_DATABASE",
@@ -99,6 +100,8 @@ class DatabaseURL:
             "POSTGRES_CONNECT_TIMEOUT": "10",
             "POSTGRES_LOCK_TIMEOUT": "10",
         }
+        if not views:
+            env["APPLICATION_RECORDER_TOPIC"] = RECORDER_TOPIC  # large saves outside pipeline mode (see store/postgres_events.py)
         if self.schema:
             env["POSTGRES_SCHEMA"] = self.schema
         return env
