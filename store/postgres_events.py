@@ -31,9 +31,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     """eventsourcing's application recorder, sending large batches without pipeline mode (see the module)."""
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        ids: Sequence[int] | None
         if len(stored_events) < LARGE_BATCH or self.datastore.enable_db_functions:
-            return super().insert_events(stored_events, **kwargs)
-        return self._insert_large_batch(stored_events, **kwargs)
+            ids = super().insert_events(stored_events, **kwargs)
+        else:
+            ids = self._insert_large_batch(stored_events, **kwargs)
+        return ids
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _insert_large_batch(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
