@@ -15,11 +15,9 @@ the field, and nothing is stored.
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -37,6 +35,7 @@ from treaty_ledger.domain.ledger import Ledger, record_batch
 from treaty_ledger.domain.records import to_json_value
 from treaty_ledger.domain.registration import TREATY_FIELDS, normalise_registration, normalise_treaty_id
 from treaty_ledger.domain.treaty import Treaty
+from treaty_ledger.store.projection import collector_paused
 from treaty_ledger.store.receipts import b64, checkpoint_json, signed_checkpoint
 from treaty_ledger.store.tree import LedgerTree
 
@@ -221,28 +220,8 @@ def import_file(ledger: Ledger, path: Path, *, progress: Callable[[int, int], No
     when the treaty is registered already). ``progress(done, total)`` is called as entries are
     checked. Any error names the entry and the field, and nothing is stored.
     """
-    with _collector_paused():
+    with collector_paused():  # an import keeps what it makes, as the projection does: see there
         return _import(ledger, path, progress)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while a file is checked and recorded.
-
-    An import makes several objects per entry that the treaty keeps (records, events, the
-    fold's state), so the collector, run every few hundred of them, keeps walking an ever
-    larger heap: at 10,000 entries its collections took a sixth of the import's time.
-    Checking and recording creates no reference cycles to speak of; reference counting frees
-    the rest, and any cycle waits for the next collection. (As the projection does while it
-    applies a long batch.)
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _import(ledger: Ledger, path: Path, progress: Callable[[int, int], None] | None) -> ImportReport:
