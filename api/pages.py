@@ -187,10 +187,10 @@ def treaty_page(request: Request, treaty: str, services: ServicesDep, _: ReaderK
         "events": _events_by_id(services, row.treaty, moment),
         "as_of": day.isoformat(),
     }
-    iso = day.isoformat()
+    iso = timeline["as_of"]
     ended = sorted((r.doc for r in rows if r.kind == "status" and r.doc["status"] in ("expired", "terminated")
                     and r.doc["since"] <= iso and (not r.doc.get("until") or iso < r.doc["until"])), key=lambda d: d["state"])
-    params = _query(as_of=day.isoformat(), known_at=known_at)
+    params = _query(as_of=iso, known_at=known_at)
     return _page(request, "treaty.html", _common(
         request, services, treaty=row, title=row.doc.get("title") or row.treaty, membership=membership, since=since, timeline=timeline, ended=ended,
         parties=_parties_over_time(rows, horizon), as_of=day.isoformat(), known_at=known_at or "", params=params))

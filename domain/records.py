@@ -14,7 +14,7 @@ import orjson
 
 from treaty_ledger.domain.dates import iso_day
 
-__all__ = ["GENESIS_HASH", "Record", "canonical_json", "canonical_json_fast", "chain_hash", "json_default", "json_text", "record_body",
+__all__ = ["GENESIS_HASH", "Record", "canonical_json", "canonical_json_fast", "chain_hash", "compact_encoder", "json_default", "json_text", "record_body",
            "to_json_value"]
 
 GENESIS_HASH = "0" * 64
@@ -75,28 +75,30 @@ def canonical_json(value: Any) -> bytes:
     return _canonical_text(value).encode()
 
 
-def _make_canonical_text() -> Callable[[Any], str]:
-    """:func:`canonical_json` as text: json's C encoder, made once with ``json.dumps``'s settings.
+def compact_encoder(default: Callable[[Any], Any], *, sort_keys: bool) -> Callable[[Any], str]:
+    """What ``json.dumps(value, default=default, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False)`` writes, from
+    json's C encoder made once.
 
     ``json.dumps`` makes a new encoder, and the Python closures around it, for every value it
     writes; those cost as much as writing a record. The one made here writes the same text
     (the C encoder is what ``json.dumps`` uses), without the check for circular references,
-    which no hashed value (read from JSON, or built by the ledger) can hold.
+    which no value the ledger writes (read from JSON, or built by the ledger) can hold.
     """
     make = json.encoder.c_make_encoder  # type: ignore[attr-defined]
     if make is None:  # pragma: no cover - a Python without json's C accelerator
-        return lambda value: json.dumps(value, default=json_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    encode = make(None, json_default, encode_basestring, None, ":", ",", True, False, True)
+        return lambda value: json.dumps(value, default=default, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False)
+    encode = make(None, default, encode_basestring, None, ":", ",", sort_keys, False, True)
 
-    def canonical_text(value: Any) -> str:
+    def text(value: Any) -> str:
         if isinstance(value, str):
             return encode_basestring(value)  # as json.dumps writes a lone string
         return "".join(encode(value, 0))
 
-    return canonical_text
+    return text
 
 
-_canonical_text = _make_canonical_text()
+_canonical_text = compact_encoder(json_default, sort_keys=True)
+""":func:`canonical_json` as text."""
 
 
 _ORJSON_SCALARS = frozenset({str, int, bool, type(None), date, datetime})
@@ -170,31 +172,8 @@ class Record:
         }
 
     def computed_hash(self) -> str:
-        """The hash this record should carry, recomputed from its content.
-
-        :func:`chain_hash` of :meth:`content`: the canonical text is written here piece by piece,
-        in the keys' sorted order, when every value is of its usual type (text, an integer, a
-        date, a timestamp, a dict), and by :func:`chain_hash` otherwise (a stored value of the wrong
-        type, which :meth:`Ledger.verify` then reports). The bytes are the same
-        (``tests/unit/test_records.py`` holds them equal on random records).
-        """
-        day, at, sequence = self.date, self.recorded_at, self.sequence
-        if not (type(self.id) is str and type(self.treaty) is str and type(self.type) is str and type(self.prev_hash) is str
-                and type(sequence) is int and type(at) is datetime and (day is None or type(day) is date)
-                and type(self.fields) is dict and type(self.source) is dict):
-            return chain_hash(self.content(), self.prev_hash)
-        text = "".join((
-            '{"content":{"date":', "null" if day is None else f'"{iso_day(day)}"',
-            ',"fields":', _canonical_text(self.fields),
-            ',"id":', encode_basestring(self.id),
-            ',"recorded_at":"', at.isoformat(timespec="microseconds"),
-            '","sequence":', int.__repr__(sequence),
-            ',"source":', _canonical_text(self.source),
-            ',"treaty":', encode_basestring(self.treaty),
-            ',"type":', encode_basestring(self.type),
-            '},"prev_hash":', encode_basestring(self.prev_hash), "}",
-        ))
-        return hashlib.sha256(text.encode()).hexdigest()
+        """The hash this record should carry, recomputed from its content."""
+        return chain_hash(self.content(), self.prev_hash)
 
     @property
     def state(self) -> str | None:

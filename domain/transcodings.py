@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
-from json.encoder import encode_basestring
 from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from treaty_ledger.domain.records import Record
+from treaty_ledger.domain.records import Record, compact_encoder
 
 __all__ = ["DateAsISO", "LedgerTranscoder", "RecordAsDict"]
 
@@ -27,14 +25,11 @@ class LedgerTranscoder(JSONTranscoder):
 
     def __init__(self) -> None:
         super().__init__()
-        make = json.encoder.c_make_encoder  # type: ignore[attr-defined]
-        self._encode_once = None if make is None else make(None, self._encode_obj, encode_basestring, None, ":", ",", False, False, True)
+        self._text = compact_encoder(self._encode_obj, sort_keys=False)
         self._scan_once = self.decoder.scan_once  # type: ignore[attr-defined]
 
     def encode(self, obj: Any) -> bytes:
-        if self._encode_once is None or isinstance(obj, str):  # pragma: no cover - a Python without json's C accelerator
-            return super().encode(obj)
-        return "".join(self._encode_once(obj, 0)).encode("utf8")
+        return self._text(obj).encode("utf8")
 
     def decode(self, data: bytes) -> Any:
         text = data.decode("utf8")

@@ -258,8 +258,10 @@ def changes_answer(treaty: str, start: date, end: date, known_at: datetime | Non
     items_before = {(r.kind, r.key): r.doc for r in before if r.kind in _STARTED_AND_ENDED}
     items_after = {(r.kind, r.key): r.doc for r in after if r.kind in _STARTED_AND_ENDED}
     # ``item`` names what started or ended; ``kind`` stays as wave 1 gave it (a restriction's own kind, else the item's).
-    started = [{**doc, "kind": doc.get("kind") or k, "item": k} for (k, key), doc in sorted(items_after.items()) if (k, key) not in items_before]
-    ended = [{**doc, "kind": doc.get("kind") or k, "item": k} for (k, key), doc in sorted(items_before.items()) if (k, key) not in items_after]
+    def only_in(these: dict[tuple[str, str], dict[str, Any]], those: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**doc, "kind": doc.get("kind") or k, "item": k} for (k, key), doc in sorted(these.items()) if (k, key) not in those]
+
+    started, ended = only_in(items_after, items_before), only_in(items_before, items_after)
     new_allegations = [r.doc["id"] for r in after if r.kind == "allegation" and r.key not in {b.key for b in before if b.kind == "allegation"}]
     new_flights = [r.doc["id"] for r in after if r.kind == "flight" and r.key not in {b.key for b in before if b.kind == "flight"}]
     return {

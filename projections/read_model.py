@@ -85,11 +85,8 @@ class ViewReader(Protocol):
 
     def records(self, treaty: str, *, after: int = 0, limit: int | None = None, state: str | None = None,
                 types: Sequence[str] = (), start: date | None = None, end: date | None = None,
-                known_at: datetime | None = None) -> list[Record]:
-        """The treaty's recorded events in recorded order, filtered."""
-
-    def newest_records(self, treaty: str, limit: int) -> list[Record]:
-        """The treaty's ``limit`` latest recorded events, the latest first."""
+                known_at: datetime | None = None, newest_first: bool = False) -> list[Record]:
+        """The treaty's recorded events in recorded order (or the newest first), filtered."""
 
     def record_by_id(self, event_id: str) -> Record | None:
         """The recorded event with ``event_id``, in any treaty."""

@@ -43,6 +43,7 @@ from treaty_ledger.domain.errors import EventNotFound, InvalidInput, NotInTree, 
 from treaty_ledger.domain.ledger import Ledger
 from treaty_ledger.domain.merkle import (
     Node,
+    completed_nodes,
     consistency_ranges,
     frontier,
     inclusion_ranges,
@@ -132,12 +133,10 @@ def leaf_of(event: object, slug: str) -> tuple[int, str | None, bytes]:
 
 def _grow(right: list[bytes], pending: list[tuple[int, int, bytes]], index: int, hashed: bytes) -> None:
     """Append leaf ``index`` (hash ``hashed``) to the right edge ``right`` of the tree of ``index`` leaves; the inner nodes it
-    completes go to ``pending``, lowest first (:func:`~treaty_ledger.domain.merkle.completed_nodes`)."""
-    level = 0
-    while index >> level & 1:  # the edge's last node is of this level: the two make the next one up
+    completes (:func:`~treaty_ledger.domain.merkle.completed_nodes`) go to ``pending``, lowest first."""
+    for level, position in completed_nodes(index):  # each joins the edge's last node with the one just made
         hashed = node_hash(right.pop(), hashed)
-        level += 1
-        pending.append((level, index >> level, hashed))
+        pending.append((level, position, hashed))
     right.append(hashed)
 
 
@@ -267,7 +266,7 @@ class LedgerTree:
                 treaties.append((str(originator), slug))
                 self._slugs[originator] = slug
             else:
-                slug = self._slugs.get(originator) or self._slug(c, originator)
+                slug = self._slug(c, originator)
             sequence, event_id, hashed = leaf_of(event, slug)
             leaves.append((size, hashed, slug, sequence, event_id, notification))
             _grow(right, pending, size, hashed)

@@ -316,8 +316,8 @@ class LedgerView(ViewStatements, TrackingRecorder):
 
     def records(self, treaty: str, *, after: int = 0, limit: int | None = None, state: str | None = None,
                 types: Sequence[str] = (), start: date | None = None, end: date | None = None,
-                known_at: datetime | None = None) -> list[Record]:
-        """A treaty's recorded events in recorded order, filtered, from sequence ``after`` on."""
+                known_at: datetime | None = None, newest_first: bool = False) -> list[Record]:
+        """A treaty's recorded events in recorded order (or the newest first), filtered, from sequence ``after`` on."""
         statement = "SELECT body FROM {tl_records} WHERE treaty = ? AND sequence > ? "
         params: list[Any] = [treaty, after]
         if state is not None:
@@ -335,18 +335,12 @@ class LedgerView(ViewStatements, TrackingRecorder):
         if known_at is not None:
             statement += "AND recorded_at <= ? "
             params.append(self.stamp(known_at))
-        statement += "ORDER BY sequence"
+        statement += "ORDER BY sequence DESC" if newest_first else "ORDER BY sequence"
         if limit is not None:
             statement += " LIMIT ?"
             params.append(limit)
         with self.cursor(commit=False) as c:
             c.execute(self.q(statement), params)
-            return [record_from_json(json.loads(row["body"])) for row in c.fetchall()]
-
-    def newest_records(self, treaty: str, limit: int) -> list[Record]:
-        """A treaty's ``limit`` latest recorded events, the latest first (read by the primary key, not the whole history)."""
-        with self.cursor(commit=False) as c:
-            c.execute(self.q("SELECT body FROM {tl_records} WHERE treaty = ? ORDER BY sequence DESC LIMIT ?"), [treaty, limit])
             return [record_from_json(json.loads(row["body"])) for row in c.fetchall()]
 
     def record_by_id(self, event_id: str) -> Record | None:

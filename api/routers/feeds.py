@@ -71,7 +71,7 @@ def _feed(request: Request, title: str, path: str, records: list[Record]) -> Res
 def treaty_feed(request: Request, treaty: str, services: ServicesDep, _: ReaderKey, limit: Limit = 50) -> Response:
     """The treaty's newest recorded events as an Atom feed, newest first (by recorded time, not effective date)."""
     row = services.read.treaty(treaty)
-    records = services.read.view.newest_records(row.treaty, limit)
+    records = services.read.view.records(row.treaty, limit=limit, newest_first=True)
     return _feed(request, f"Treaty Ledger: {row.doc.get('title') or row.treaty}", f"/v1/treaties/{row.treaty}/feed", records)
 
 
@@ -80,6 +80,6 @@ def ledger_feed(request: Request, services: ServicesDep, _: ReaderKey, limit: Li
     """The whole ledger's newest recorded events as an Atom feed, newest first."""
     newest: list[Record] = []
     for row in services.read.treaties():
-        newest.extend(services.read.view.newest_records(row.treaty, limit))
+        newest.extend(services.read.view.records(row.treaty, limit=limit, newest_first=True))
     newest.sort(key=lambda r: (r.recorded_at, r.treaty, r.sequence), reverse=True)
     return _feed(request, "Treaty Ledger: newly recorded events", "/v1/feed", newest[:limit])
