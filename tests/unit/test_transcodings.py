@@ -35,7 +35,7 @@ _states = st.dictionaries(st.text(max_size=8), st.recursive(_leaves, lambda inne
                                                              | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=20))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(state=_states)
 def test_the_ledgers_transcoder_writes_the_librarys_bytes_and_reads_them_back_alike(state: dict[str, object]) -> None:
     stored = LIBRARY.encode(state)
