@@ -107,7 +107,10 @@ class ReadModel:
         when they cannot be read now (a rebuild holds them)."""
         self._treaties: dict[str, TreatyRow] = {}
         """Treaties found, by id: a treaty is never unregistered and its rules never change, so a
-        query needs the views' treaty row only the first time (then one query, not two)."""
+        query needs the views' treaty row only the first time (then one query, not two). The
+        first miss reads every treaty's row at once (a ledger holds hundreds, not millions), so
+        a process's first query of each treaty does not pay a round trip of its own."""
+        self._read_all_treaties = False
 
     def refresh(self) -> int:
         """Catch the views up with the ledger; return how many events were applied."""
@@ -117,7 +120,12 @@ class ReadModel:
         """The treaty, or :class:`TreatyNotFound` (the views caught up first, when behind the store)."""
         self._current()
         slug = normalise_treaty_id(treaty, field="treaty")
-        row = self._treaties.get(slug) or self.view.treaty_row(slug)
+        row = self._treaties.get(slug)
+        if row is None and not self._read_all_treaties:
+            self._remember(self.view.treaty_rows())
+            row = self._treaties.get(slug)
+        if row is None:
+            row = self.view.treaty_row(slug)  # registered since (or no such treaty)
         if row is None:
             raise TreatyNotFound(f"no treaty with id {slug!r}", field="treaty")
         self._treaties[slug] = row
@@ -147,7 +155,13 @@ class ReadModel:
     def treaties(self) -> list[TreatyRow]:
         """Every treaty the views hold, by id (caught up first)."""
         self._current()
-        return self.view.treaty_rows()
+        return self._remember(self.view.treaty_rows())
+
+    def _remember(self, rows: list[TreatyRow]) -> list[TreatyRow]:
+        """Keep every treaty row of ``rows`` (all the views hold) for later queries; return them."""
+        self._treaties.update((row.treaty, row) for row in rows)
+        self._read_all_treaties = True
+        return rows
 
     def reservations_as_of(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
         """The reservations, declarations and objections in force on ``as_of``."""
@@ -159,7 +173,7 @@ class ReadModel:
         code = normalise_state(state, field="state")
         self._current()
         treaties = []
-        for row in self.view.treaty_rows():
+        for row in self._remember(self.view.treaty_rows()):
             registered = row.doc.get("registered_at")
             if known_at is not None and registered and known_at < datetime.fromisoformat(registered):
                 continue  # the ledger did not know of this treaty yet
