@@ -225,7 +225,7 @@ class LedgerProjection(Projection[LedgerView]):
 
     def standing(self, ledger: Ledger) -> Standing:
         """Where the views stand beside the store: their tracking position and the store's last notification id."""
-        return Standing(self.view.max_tracking_id(APPLICATION_NAME), ledger.recorder.max_notification_id())
+        return Standing(*self.view.positions(APPLICATION_NAME, ledger.recorder))
 
     def ensure_current(self, ledger: Ledger) -> int:
         """Catch the views up if they are behind the store (before a read); return how many events were applied.

@@ -305,6 +305,7 @@ class LedgerTree:
             return
         root = root_from_frontier(edge.right)
         note = Checkpoint(self.origin, edge.size, root).signed(self.signer)
+        self.view.insist_on_durability(c)  # a checkpoint handed out is kept, whatever the write's rows may do
         c.execute(self.view.q("INSERT INTO {tl_checkpoints} VALUES (?, ?, ?, ?)"), (edge.size, root.hex(), note, self.view.stamp(datetime.now(UTC))))
         self._signed_at = time.monotonic()
 

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Tracking, TrackingRecorder
 
 from treaty_ledger.domain.dates import iso_day
 from treaty_ledger.domain.events import EVENT_TYPES, LEDGER_FIELDS, normalise_fields
@@ -71,6 +71,10 @@ class LedgerView(ViewStatements, TrackingRecorder):
     """The abstract view: what the projection writes and the queries read."""
 
     copies_packed_rows = False
+    _next_row: tuple[int, int] | None = None
+    """The tracking position this process's last batch left and the next row id after its rows: the
+    next batch from that position needs no ``MAX(id)`` read. Any other writer moves the tracking
+    record first (the batch's compare-and-set fails); a rebuild forgets it (:meth:`drop_views`)."""
     """Whether this backend takes rows as COPY text (:meth:`BatchRows.pack`)."""
     rebuild_lock_wait = 30.0
     """Seconds a rebuild waits for writes in progress to end before giving up (:class:`~treaty_ledger.store.view_locks.ViewsBusy`)."""
@@ -85,6 +89,14 @@ class LedgerView(ViewStatements, TrackingRecorder):
     @abstractmethod
     def tracking_table(self) -> str:
         """The qualified name of eventsourcing's (single-row) tracking table."""
+
+    def positions(self, application_name: str, recorder: ApplicationRecorder) -> tuple[int | None, int | None]:
+        """The views' tracking position for ``application_name`` and ``recorder``'s last notification id.
+
+        Read before every answer (:meth:`~treaty_ledger.store.projection.LedgerProjection.standing`).
+        A backend whose views sit beside the events may read both in one statement.
+        """
+        return self.max_tracking_id(application_name), recorder.max_notification_id()
 
     def write_tracking(self, c: Any, tracking: Tracking, previous: int | None) -> None:
         """Advance the tracking record from ``previous`` to ``tracking``, or fail.
@@ -129,8 +141,11 @@ class LedgerView(ViewStatements, TrackingRecorder):
 
     @abstractmethod
     @contextmanager
-    def write_cursor(self) -> Iterator[Any]:
-        """A cursor in a transaction committed at the end; :class:`~treaty_ledger.store.view_locks.RebuildInProgress` while a rebuild holds the views."""
+    def write_cursor(self, *, relaxed: bool = False) -> Iterator[Any]:
+        """A cursor in a transaction committed at the end; :class:`~treaty_ledger.store.view_locks.RebuildInProgress` while a rebuild holds the views.
+
+        ``relaxed``: its commit need not wait for the disk (:meth:`relax_durability`).
+        """
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -141,11 +156,16 @@ class LedgerView(ViewStatements, TrackingRecorder):
         ``also`` writes more in the same transaction (the Merkle tree's leaves); its result is returned.
         Raises :class:`~treaty_ledger.store.view_locks.RebuildInProgress`, having written nothing, while another process rebuilds the views.
         """
-        with self.write_cursor() as c:
+        # The events, committed before, are durable: these rows are derived from them.
+        next_row, self._next_row = self._next_row, None  # forgotten unless this batch commits
+        with self.write_cursor(relaxed=True) as c:
             self.write_tracking(c, tracking, previous)
             # Only the writer that moved the tracking record gets here, so ids cannot collide.
-            self.write_rows(c, BatchRows.of(items, itertools.count(self._max_row_id(c) + 1), self.day, self.stamp))
-            return also(c) if also is not None else None
+            ids = itertools.count(next_row[1] if next_row is not None and next_row[0] == previous else self._max_row_id(c) + 1)
+            self.write_rows(c, BatchRows.of(items, ids, self.day, self.stamp))
+            done = also(c) if also is not None else None
+        self._next_row = (tracking.notification_id, next(ids))
+        return done
 
     @staticmethod
     def check_closed(closed: int, expected: int) -> None:
@@ -180,7 +200,16 @@ class LedgerView(ViewStatements, TrackingRecorder):
             self.write_rows(c, rows)
 
     def relax_durability(self, c: Any) -> None:
-        """Let this transaction commit before its log reaches the disk (a crash may undo it, whole)."""
+        """Let this transaction commit before its log reaches the disk (a crash of the database may undo it, whole).
+
+        For what the events determine alone: the views' rows, tracking record and Merkle
+        tree nodes, which the next catch-up applies again from the (durable) events when a
+        crash undid them. What is not derived, a signed checkpoint, asks for its commit to be
+        durable again (:meth:`insist_on_durability`).
+        """
+
+    def insist_on_durability(self, c: Any) -> None:
+        """Make this transaction's commit wait for its log to reach the disk, even if :meth:`relax_durability` was called."""
 
     def write_rows(self, c: Any, rows: BatchRows) -> None:
         """Store a batch's rows in the transaction of ``c``."""
@@ -224,6 +253,7 @@ class LedgerView(ViewStatements, TrackingRecorder):
         ``apply_index``, without the one applying events needs): load them, then call
         :meth:`create_indexes`. (Opening the view creates any that are missing.)
         """
+        self._next_row = None
         with self.cursor(commit=True) as c:
             # The tracking row first, as every write takes it first: a write in progress finishes
             # before the tables go, and later ones wait (then find the views moved and read them

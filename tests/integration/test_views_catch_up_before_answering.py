@@ -138,3 +138,22 @@ def test_while_a_rebuild_holds_views_behind_the_store_reads_are_503_with_retry_a
         assert ready.status_code == 503 and "a rebuild holds the views" in ready.json()["reason"], ready.text
     assert two.parties() == STATES  # the rebuild died: the next read caught the views up
     assert two.api.get("/readyz").status_code == 200
+
+
+def test_the_views_position_and_the_stores_are_read_together_as_they_are_apart(two: Two) -> None:
+    view, recorder = two.served.view, two.served.ledger.recorder
+    assert view.positions(APPLICATION_NAME, recorder) == (two.tracked(), two.head())
+    two.other.ledger.record_event("open-skies", acceded("SWE", "2002-12-13"))  # recorded, the views not caught up
+    views, store = view.positions(APPLICATION_NAME, recorder)
+    assert (views, store) == (two.tracked(), two.head())
+    assert store is not None and views is not None and store == views + 1
+
+
+def test_a_write_after_another_process_rebuilt_the_views_is_stored_and_answers_as_the_replay(two: Two) -> None:
+    two.served.record_event("open-skies", acceded("SWE", "2002-12-13"))  # this process wrote the views last
+    two.other.rebuild_views(workers=0)  # another rebuilt them: same events, the rows under new ids
+    two.served.record_event("open-skies", acceded("CHE", "2002-12-20"))
+    two.other.record_event("open-skies", acceded("SVN", "2002-12-27"))
+    two.served.record_event("open-skies", acceded("SVK", "2003-01-03"))
+    assert two.parties() == two.replayed() == sorted([*STATES, "CHE", "SVK", "SVN", "SWE"])
+    assert two.tracked() == two.head()
