@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresTrackingRecorder
+from psycopg import pq
 from psycopg.sql import SQL
 
 from treaty_ledger.store.view_locks import (
@@ -179,8 +180,8 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
             return not views_free(c, self.lock_key())
 
     @contextmanager
-    def write_cursor(self, *, relaxed: bool = False) -> Iterator[Any]:
-        with self.cursor(commit=True) as c:
+    def write_cursor(self, *, relaxed: bool = False, few: bool = False) -> Iterator[Any]:
+        with self.cursor(commit=True) as c, c.connection.pipeline() if few else nullcontext():
             if not views_free(c, self.lock_key(), relaxed=relaxed):
                 raise RebuildInProgress("another process is rebuilding the views: it will apply this write's events")
             yield c
@@ -208,7 +209,8 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
         """
         if rows.treaties:
             c.executemany(self.q("INSERT INTO {tl_treaties} VALUES (?, ?, ?, ?)"), rows.treaties)
-        if 0 < len(rows.records) <= _FEW and not rows.packed_records:
+        copying = c.connection.pgconn.pipeline_status == pq.PipelineStatus.OFF  # COPY is not allowed in a pipeline
+        if rows.records and (len(rows.records) <= _FEW or not copying) and not rows.packed_records:
             self._insert(c, "tl_records", 8, rows.records)
         elif rows.records or rows.packed_records:
             with c.copy(self.q("COPY {tl_records} (treaty, sequence, id, type, date, state, recorded_at, body) FROM STDIN")) as copy:
@@ -222,8 +224,11 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
                        "FROM unnest(?::timestamptz[], ?::bigint[]) AS v(known_to, id) WHERE t.id = v.id AND t.known_to IS NULL"),
                 (list(known_to), list(ids)),
             )
+            if not copying:
+                with c.connection.pipeline() as pipeline:
+                    pipeline.sync()  # in a pipeline, the row count is known once the result is read
             self.check_closed(c.rowcount, len(rows.closes))
-        if 0 < len(rows.inserts) <= _FEW and not rows.packed_inserts:
+        if rows.inserts and (len(rows.inserts) <= _FEW or not copying) and not rows.packed_inserts:
             self._insert(c, "tl_intervals", len(INTERVAL_COLUMNS), rows.inserts)
         elif rows.inserts or rows.packed_inserts:
             with c.copy(self.q(f"COPY {{tl_intervals}} ({', '.join(INTERVAL_COLUMNS)}) FROM STDIN")) as copy:
@@ -233,5 +238,7 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
 
     def _insert(self, c: Any, table: str, columns: int, rows: Sequence[Sequence[Any]]) -> None:
         """Insert ``rows`` of ``columns`` values each into ``table`` with one statement."""
-        values = ", ".join(["(" + ", ".join(["%s"] * columns) + ")"] * len(rows))
-        c.execute(f"INSERT INTO {self.table(table)} VALUES {values}", [value for row in rows for value in row])
+        for start in range(0, len(rows), _FEW):
+            chunk = rows[start : start + _FEW]
+            values = ", ".join(["(" + ", ".join(["%s"] * columns) + ")"] * len(chunk))
+            c.execute(f"INSERT INTO {self.table(table)} VALUES {values}", [value for row in chunk for value in row])

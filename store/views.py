@@ -48,6 +48,9 @@ from treaty_ledger.store.view_sql import INTERVAL_COLUMNS, ViewStatements
 
 __all__ = ["LedgerView", "record_from_json"]
 
+_FEW_EVENTS = 8
+"""A batch of at most this many events (one write's) may have its statements sent together (:meth:`LedgerView.write_cursor`)."""
+
 T = TypeVar("T")
 
 
@@ -141,10 +144,13 @@ class LedgerView(ViewStatements, TrackingRecorder):
 
     @abstractmethod
     @contextmanager
-    def write_cursor(self, *, relaxed: bool = False) -> Iterator[Any]:
+    def write_cursor(self, *, relaxed: bool = False, few: bool = False) -> Iterator[Any]:
         """A cursor in a transaction committed at the end; :class:`~treaty_ledger.store.view_locks.RebuildInProgress` while a rebuild holds the views.
 
-        ``relaxed``: its commit need not wait for the disk (:meth:`relax_durability`).
+        ``relaxed``: its commit need not wait for the disk (:meth:`relax_durability`). ``few``: the
+        transaction writes a few events' rows (one write's): a backend may send its statements
+        without waiting for each answer (PostgreSQL's pipeline mode, which hung on batches of
+        megabytes: psycopg issue #685).
         """
 
     # -- writing -------------------------------------------------------------------------------
@@ -158,7 +164,7 @@ class LedgerView(ViewStatements, TrackingRecorder):
         """
         # The events, committed before, are durable: these rows are derived from them.
         next_row, self._next_row = self._next_row, None  # forgotten unless this batch commits
-        with self.write_cursor(relaxed=True) as c:
+        with self.write_cursor(relaxed=True, few=len(items) <= _FEW_EVENTS) as c:
             self.write_tracking(c, tracking, previous)
             # Only the writer that moved the tracking record gets here, so ids cannot collide.
             ids = itertools.count(next_row[1] if next_row is not None and next_row[0] == previous else self._max_row_id(c) + 1)
