@@ -74,11 +74,15 @@ class LedgerView(ViewStatements, TrackingRecorder):
     """The abstract view: what the projection writes and the queries read."""
 
     copies_packed_rows = False
+    """Whether this backend takes rows as COPY text (:meth:`BatchRows.pack`)."""
     _next_row: tuple[int, int] | None = None
     """The tracking position this process's last batch left and the next row id after its rows: the
     next batch from that position needs no ``MAX(id)`` read. Any other writer moves the tracking
-    record first (the batch's compare-and-set fails); a rebuild forgets it (:meth:`drop_views`)."""
-    """Whether this backend takes rows as COPY text (:meth:`BatchRows.pack`)."""
+    record first (the batch's compare-and-set fails); a rebuild forgets it (:meth:`drop_views`).
+    A rebuild in another process that ends where this process left the views numbers its rows from
+    the old ``MAX(id)`` + 1, the id kept here: this process's next batch then fails on its first new
+    row (or on a row it closes by an old id) and is tried again, reading the rows and ``MAX(id)``
+    back (tested in ``test_views_catch_up_before_answering.py``)."""
     rebuild_lock_wait = 30.0
     """Seconds a rebuild waits for writes in progress to end before giving up (:class:`~treaty_ledger.store.view_locks.ViewsBusy`)."""
 
