@@ -803,6 +803,7 @@ def main() -> int:
     parser.add_argument("--writer-treaties", type=int, metavar="N", help=f"treaties they write to (default {FULL.writer_treaties})")
     parser.add_argument("--writes-per-writer", type=int, metavar="N", help=f"(default {FULL.writes_per_writer})")
     parser.add_argument("--writer-history", type=int, metavar="N", help=f"events each of those treaties holds before (default {FULL.writer_history})")
+    parser.add_argument("--only", nargs="+", choices=["1/2", "3/4", "5"], help="run only these parts (default: all)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
@@ -825,6 +826,8 @@ def main() -> int:
             for title, item, run in (("1, 2: import, one HTTP write", "1/2", imports_and_one_write),
                                      ("3, 4: rebuild, as-of latency", "3/4", rebuilds_and_asof),
                                      ("5: concurrent HTTP writers", "5", concurrent_writers)):
+                if args.only and item not in args.only:
+                    continue
                 print(f"\n== {backend}: {title} ({datetime.now(UTC):%H:%M:%S} UTC)", flush=True)
                 part = folder / f"{backend}-{item.replace('/', '-')}"
                 part.mkdir()
