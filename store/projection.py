@@ -43,7 +43,7 @@ _ATTEMPTS = 3
 
 
 class ViewsIncomplete(LedgerError, LookupError):
-    """The views hold no treaty an event belongs to: they were damaged or left behind, and need a rebuild.
+    """The views hold no treaty an event belongs to, or not its earlier events: they were damaged or left behind, and need a rebuild.
 
     (During a rebuild, a treaty not loaded yet is awaited instead: see :meth:`LedgerProjection.process_event`.)
     """
@@ -395,6 +395,11 @@ class LedgerProjection(Projection[LedgerView]):
             elif isinstance(event, Treaty.EventRecorded):
                 found = held.get(event.originator_id)
                 projector = self._projector(event.originator_id) if found is None else found
+                if event.sequence > projector.last_sequence + 1:
+                    # Read back from views a rebuild is loading (or left part-loaded): they lack this
+                    # treaty's events before this one. The catch-up leaves them to the rebuild, or reads again.
+                    raise ViewsIncomplete(f"the views hold {projector.treaty} up to event {projector.last_sequence}, "
+                                          f"not {event.sequence - 1}: rebuild them (treaty-ledger rebuild)")
                 if event.sequence > projector.last_sequence:
                     batch.append(projector.apply(event.to_record(projector.treaty)))
             else:

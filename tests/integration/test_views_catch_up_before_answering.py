@@ -157,3 +157,19 @@ def test_a_write_after_another_process_rebuilt_the_views_is_stored_and_answers_a
     two.served.record_event("open-skies", acceded("SVK", "2003-01-03"))
     assert two.parties() == two.replayed() == sorted([*STATES, "CHE", "SVK", "SVN", "SWE"])
     assert two.tracked() == two.head()
+
+
+def test_a_write_while_a_rebuild_is_loading_the_treaty_is_stored_and_left_to_the_rebuild(two: Two, database_url: str) -> None:
+    fresh = open_services(database_url)  # a process that holds no treaty in memory: it reads them back from the views
+    try:
+        view = two.other.view
+        with view.rebuilding():
+            with view.cursor(commit=True) as c:  # the rebuild has loaded the treaty's first events only
+                c.execute(view.q("DELETE FROM {tl_records} WHERE treaty = ? AND sequence > 2"), ("open-skies",))
+            record = fresh.record_event("open-skies", acceded("SWE", "2002-12-13"))  # was a 500 (ValueError: "expected sequence 3")
+            assert record.sequence == len(STATES) + 2
+            assert two.head() == two.tracked() + 1  # stored; its views left to the rebuild, which applies it
+    finally:
+        fresh.close()
+    two.other.rebuild_views(workers=0)
+    assert two.parties() == two.replayed() == sorted([*STATES, "SWE"])
