@@ -200,7 +200,8 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
         c.execute("SET LOCAL synchronous_commit = off")
 
     def insist_on_durability(self, c: Any) -> None:
-        c.execute("SET LOCAL synchronous_commit = on")
+        # Back to the server's (or role's) own setting, which may be stronger than "on" (remote_apply).
+        c.execute("SET LOCAL synchronous_commit TO DEFAULT")
 
     def write_rows(self, c: Any, rows: BatchRows) -> None:
         """COPY the new rows and close the ended ones with one UPDATE: far fewer round trips than row by row.

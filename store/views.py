@@ -219,7 +219,7 @@ class LedgerView(ViewStatements, TrackingRecorder):
         """
 
     def insist_on_durability(self, c: Any) -> None:
-        """Make this transaction's commit wait for its log to reach the disk, even if :meth:`relax_durability` was called."""
+        """Give this transaction's commit the durability the database is set to (at least its log on disk), even after :meth:`relax_durability`."""
 
     def write_rows(self, c: Any, rows: BatchRows) -> None:
         """Store a batch's rows in the transaction of ``c``."""
