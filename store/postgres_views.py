@@ -29,7 +29,7 @@ from treaty_ledger.store.view_locks import (
     views_free,
 )
 from treaty_ledger.store.view_rows import BatchRows
-from treaty_ledger.store.view_sql import INTERVAL_COLUMNS, indexed_table
+from treaty_ledger.store.view_sql import INTERVAL_COLUMNS, RECORD_COLUMNS, indexed_table
 from treaty_ledger.store.views import LedgerView
 
 __all__ = ["PostgresLedgerView"]
@@ -180,9 +180,9 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
             return not views_free(c, self.lock_key())
 
     @contextmanager
-    def write_cursor(self, *, relaxed: bool = False, few: bool = False) -> Iterator[Any]:
+    def write_cursor(self, *, few: bool = False) -> Iterator[Any]:
         with self.cursor(commit=True) as c, c.connection.pipeline() if few else nullcontext():
-            if not views_free(c, self.lock_key(), relaxed=relaxed):
+            if not views_free(c, self.lock_key()):
                 raise RebuildInProgress("another process is rebuilding the views: it will apply this write's events")
             yield c
 
@@ -204,20 +204,14 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
         c.execute("SET LOCAL synchronous_commit TO DEFAULT")
 
     def write_rows(self, c: Any, rows: BatchRows) -> None:
-        """COPY the new rows and close the ended ones with one UPDATE: far fewer round trips than row by row.
+        """Add the new rows by COPY and close the ended ones with one UPDATE: far fewer round trips than row by row.
 
-        A few rows (one write's) go in one multi-row INSERT instead: one round trip where a COPY takes two.
+        A few rows (one write's) go in multi-row INSERTs instead: one round trip where a COPY takes two.
         """
         if rows.treaties:
             c.executemany(self.q("INSERT INTO {tl_treaties} VALUES (?, ?, ?, ?)"), rows.treaties)
         copying = c.connection.pgconn.pipeline_status == pq.PipelineStatus.OFF  # COPY is not allowed in a pipeline
-        if rows.records and (len(rows.records) <= _FEW or not copying) and not rows.packed_records:
-            self._insert(c, "tl_records", 8, rows.records)
-        elif rows.records or rows.packed_records:
-            with c.copy(self.q("COPY {tl_records} (treaty, sequence, id, type, date, state, recorded_at, body) FROM STDIN")) as copy:
-                for record in rows.records:
-                    copy.write_row(record)
-                copy.write(rows.packed_records)
+        self._store(c, "tl_records", RECORD_COLUMNS, rows.records, rows.packed_records, copying)
         if rows.closes:
             known_to, ids = zip(*rows.closes, strict=True)
             c.execute(
@@ -229,17 +223,18 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
                 with c.connection.pipeline() as pipeline:
                     pipeline.sync()  # in a pipeline, the row count is known once the result is read
             self.check_closed(c.rowcount, len(rows.closes))
-        if rows.inserts and (len(rows.inserts) <= _FEW or not copying) and not rows.packed_inserts:
-            self._insert(c, "tl_intervals", len(INTERVAL_COLUMNS), rows.inserts)
-        elif rows.inserts or rows.packed_inserts:
-            with c.copy(self.q(f"COPY {{tl_intervals}} ({', '.join(INTERVAL_COLUMNS)}) FROM STDIN")) as copy:
-                for row in rows.inserts:
-                    copy.write_row(row)
-                copy.write(rows.packed_inserts)
+        self._store(c, "tl_intervals", INTERVAL_COLUMNS, rows.inserts, rows.packed_inserts, copying)
 
-    def _insert(self, c: Any, table: str, columns: int, rows: Sequence[Sequence[Any]]) -> None:
-        """Insert ``rows`` of ``columns`` values each into ``table`` with one statement."""
-        for start in range(0, len(rows), _FEW):
-            chunk = rows[start : start + _FEW]
-            values = ", ".join(["(" + ", ".join(["%s"] * columns) + ")"] * len(chunk))
-            c.execute(f"INSERT INTO {self.table(table)} VALUES {values}", [value for row in chunk for value in row])
+    def _store(self, c: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], packed: bytes, copying: bool) -> None:
+        """Add ``rows`` (and COPY text ``packed``) to ``table``: a few, or any in a pipeline, with INSERTs; more with a COPY."""
+        names = ", ".join(columns)
+        if rows and not packed and (len(rows) <= _FEW or not copying):
+            for start in range(0, len(rows), _FEW):
+                chunk = rows[start : start + _FEW]
+                values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
+                c.execute(f"INSERT INTO {self.table(table)} ({names}) VALUES {values}", [value for row in chunk for value in row])
+        elif rows or packed:
+            with c.copy(f"COPY {self.table(table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                copy.write(packed)

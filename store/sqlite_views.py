@@ -61,7 +61,7 @@ class SQLiteLedgerView(LedgerView, SQLiteTrackingRecorder):
             return not free
 
     @contextmanager
-    def write_cursor(self, *, relaxed: bool = False, few: bool = False) -> Iterator[Any]:
+    def write_cursor(self, *, few: bool = False) -> Iterator[Any]:
         with flocked(self.lock_path, exclusive=False, wait=0) as taken:
             if not taken:
                 raise RebuildInProgress("another process is rebuilding the views: it will apply this write's events")

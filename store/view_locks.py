@@ -119,16 +119,9 @@ def lock_within(conn: Any, statement: str, key: int, seconds: float) -> None:
         conn.execute(statement, (key,))
 
 
-def views_free(c: Any, key: int, *, relaxed: bool = False) -> bool:
-    """Take the views' lock ``key`` shared until the end of the transaction of ``c``, unless a rebuild holds it.
-
-    ``relaxed`` also lets the transaction commit before its log reaches the disk
-    (``synchronous_commit`` off), in the same round trip.
-    """
-    if relaxed:
-        c.execute("SELECT pg_try_advisory_xact_lock_shared(%s) AS free, set_config('synchronous_commit', 'off', true)", (key,))
-    else:
-        c.execute("SELECT pg_try_advisory_xact_lock_shared(%s) AS free", (key,))
+def views_free(c: Any, key: int) -> bool:
+    """Take the views' lock ``key`` shared until the end of the transaction of ``c``, unless a rebuild holds it."""
+    c.execute("SELECT pg_try_advisory_xact_lock_shared(%s) AS free", (key,))
     return bool(c.fetchone()["free"])
 
 

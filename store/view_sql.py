@@ -12,10 +12,12 @@ import re
 from abc import abstractmethod
 from collections.abc import Iterable
 
-__all__ = ["INTERVAL_COLUMNS", "TABLES", "ViewStatements", "created_names", "indexed_table"]
+__all__ = ["INTERVAL_COLUMNS", "RECORD_COLUMNS", "TABLES", "ViewStatements", "created_names", "indexed_table"]
 
 INTERVAL_COLUMNS = ("id", "treaty", "kind", "key", "since", "until", "known_from", "known_to", "doc")
 """The columns of ``tl_intervals``, in order (also how opening the views tells an older layout)."""
+RECORD_COLUMNS = ("treaty", "sequence", "id", "type", "date", "state", "recorded_at", "body")
+"""The columns of ``tl_records``, in order."""
 
 TABLES = ("tl_treaties", "tl_records", "tl_intervals", "api_keys", "idempotency", "tl_tree_nodes", "tl_tree_treaties", "tl_checkpoints")
 """The tables a statement may name as ``{name}``."""

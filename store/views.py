@@ -148,11 +148,10 @@ class LedgerView(ViewStatements, TrackingRecorder):
 
     @abstractmethod
     @contextmanager
-    def write_cursor(self, *, relaxed: bool = False, few: bool = False) -> Iterator[Any]:
+    def write_cursor(self, *, few: bool = False) -> Iterator[Any]:
         """A cursor in a transaction committed at the end; :class:`~treaty_ledger.store.view_locks.RebuildInProgress` while a rebuild holds the views.
 
-        ``relaxed``: its commit need not wait for the disk (:meth:`relax_durability`). ``few``: the
-        transaction writes a few events' rows (one write's): a backend may send its statements
+        ``few``: the transaction writes a few events' rows (one write's): a backend may send its statements
         without waiting for each answer (PostgreSQL's pipeline mode, which hung on batches of
         megabytes: psycopg issue #685).
         """
@@ -166,9 +165,9 @@ class LedgerView(ViewStatements, TrackingRecorder):
         ``also`` writes more in the same transaction (the Merkle tree's leaves); its result is returned.
         Raises :class:`~treaty_ledger.store.view_locks.RebuildInProgress`, having written nothing, while another process rebuilds the views.
         """
-        # The events, committed before, are durable: these rows are derived from them.
         next_row, self._next_row = self._next_row, None  # forgotten unless this batch commits
-        with self.write_cursor(relaxed=True, few=len(items) <= _FEW_EVENTS) as c:
+        with self.write_cursor(few=len(items) <= _FEW_EVENTS) as c:
+            self.relax_durability(c)  # the events, committed before, are durable: these rows are derived from them
             self.write_tracking(c, tracking, previous)
             # Only the writer that moved the tracking record gets here, so ids cannot collide.
             ids = itertools.count(next_row[1] if next_row is not None and next_row[0] == previous else self._max_row_id(c) + 1)
