@@ -68,6 +68,23 @@ class SQLiteLedgerView(LedgerView, SQLiteTrackingRecorder):
             with self.cursor(commit=True) as c:
                 yield c
 
+    @contextmanager
+    def dropping(self, c: Any) -> Iterator[None]:
+        """With ``secure_delete`` off: SQLite then frees the dropped tables' pages without overwriting them.
+
+        Debian's SQLite is built with ``SQLITE_SECURE_DELETE``, which zeroes every page freed:
+        dropping the views of 10,000 events took 55-100 ms of a 0.7 s rebuild, and 5 ms
+        without it. The views hold nothing the events do not (they stay in the same file), so
+        nothing is left readable that was not already. The connection's own setting is put back.
+        """
+        c.execute("PRAGMA secure_delete")
+        setting = int(c.fetchone()[0])
+        c.execute("PRAGMA secure_delete = 0")
+        try:
+            yield
+        finally:
+            c.execute(f"PRAGMA secure_delete = {setting}")
+
     @staticmethod
     def rowcount(c: Any) -> int:
         return int(c.sqlite_cursor.rowcount)  # eventsourcing's SQLiteCursor wraps sqlite3's

@@ -368,3 +368,23 @@ def test_views_stay_right_when_treaties_leave_the_projection_cache(sqlite_url: s
             assert services.read.membership_as_of(slug, day) == membership_by_replay(slug, treaty.rules, treaty.records, day)
     assert len(services.projection._projectors) <= 2
     services.close()
+
+
+def test_sqlite_drops_the_views_without_zeroing_their_pages_and_keeps_the_connection_setting(sqlite_url: str) -> None:
+    with closing(open_services(sqlite_url)) as services:
+        open_skies(services)
+        view = services.projection.view
+        with view.cursor(commit=False) as c:
+            c.execute("PRAGMA secure_delete")
+            setting = c.fetchone()[0]
+            with view.dropping(c):
+                c.execute("PRAGMA secure_delete")
+                assert c.fetchone()[0] == 0
+            c.execute("PRAGMA secure_delete")
+            assert c.fetchone()[0] == setting
+        expected = services.read.membership_as_of("open-skies", date(2020, 6, 1))
+        services.rebuild_views(workers=0)
+        assert services.read.membership_as_of("open-skies", date(2020, 6, 1)) == expected
+        with view.cursor(commit=False) as c:
+            c.execute("PRAGMA secure_delete")
+            assert c.fetchone()[0] == setting
