@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from treaty_ledger.store.database import DatabaseURL, parse_database_url
@@ -12,18 +12,31 @@ from treaty_ledger.store.database import DatabaseURL, parse_database_url
 
 def execute(url: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Run one SQL statement on the store named by ``url`` (``{events}`` and ``{snapshots}`` name the tables)."""
+    return execute_all(url, [(statement, params)])
+
+
+def execute_all(url: str, steps: Sequence[tuple[str, tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+    """Run each ``(statement, params)`` of ``steps`` on one connection, in one transaction; return the last one's rows.
+
+    (One connection for many statements: a PostgreSQL connection costs milliseconds to open.)
+    """
     database = parse_database_url(url)
     events = _table(database)
-    statement = statement.format(events=events, snapshots=events.replace("_events", "_snapshots"))
+    rows: list[tuple[Any, ...]] = []
     if database.is_postgres:
         with database.connect() as conn:
-            cursor = conn.execute(statement.replace("?", "%s"), params)  # type: ignore[arg-type]
-            return list(cursor.fetchall()) if cursor.description else []
+            for statement, params in steps:
+                text = statement.format(events=events, snapshots=events.replace("_events", "_snapshots"))
+                cursor = conn.execute(text.replace("?", "%s"), params)  # type: ignore[arg-type]
+                rows = list(cursor.fetchall()) if cursor.description else []
+        return rows
     conn = sqlite3.connect(database.path)
     try:
         with conn:
-            cursor = conn.execute(statement, params)
-            return list(cursor.fetchall())
+            for statement, params in steps:
+                text = statement.format(events=events, snapshots=events.replace("_events", "_snapshots"))
+                rows = list(conn.execute(text, params).fetchall())
+        return rows
     finally:
         conn.close()
 

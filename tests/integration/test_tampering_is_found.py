@@ -19,7 +19,7 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from tests.integration.helpers import execute
+from tests.integration.helpers import execute, execute_all
 from tests.scenario import SOURCE
 from treaty_ledger.bootstrap import Services, open_services
 from treaty_ledger.domain.checkpoints import Checkpoint, open_checkpoint
@@ -53,28 +53,31 @@ class Store:
         return list(self.events)
 
     def put_back(self) -> None:
+        """Both tables' rows as they were, in one transaction."""
         _drop_triggers(self.url)  # opening the ledger puts them back
-        execute(self.url, "DELETE FROM {events}")
-        execute(self.url, "DELETE FROM {snapshots}")
-        for row in self.events:
-            self.insert(row)
-        for originator, version, topic, state in self.snapshots:
-            execute(self.url, "INSERT INTO {snapshots} (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)",
-                    (originator, version, topic, state))
+        execute_all(self.url, [
+            ("DELETE FROM {events}", ()),
+            ("DELETE FROM {snapshots}", ()),
+            *(self._insertion(row) for row in self.events),
+            *(("INSERT INTO {snapshots} (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)", row) for row in self.snapshots),
+        ])
 
     def insert(self, row: tuple[Any, ...]) -> None:
-        nid, originator, version, topic, state = row
-        column = "notification_id" if self.postgres else "rowid"
-        execute(self.url, f"INSERT INTO {{events}} ({column}, originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?, ?)",
-                (nid, originator, version, topic, state))
+        execute(self.url, *self._insertion(row))
 
-    def set_state(self, nid: int, state: bytes) -> None:
+    def _insertion(self, row: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
         column = "notification_id" if self.postgres else "rowid"
-        execute(self.url, f"UPDATE {{events}} SET state = ? WHERE {column} = ?", (state, nid))
+        return f"INSERT INTO {{events}} ({column}, originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?, ?)", tuple(row)
 
-    def delete(self, nid: int) -> None:
+    def set_state(self, *changes: tuple[int, bytes]) -> None:
+        """Each ``(notification id, state)`` of ``changes`` written, in one transaction."""
         column = "notification_id" if self.postgres else "rowid"
-        execute(self.url, f"DELETE FROM {{events}} WHERE {column} = ?", (nid,))
+        execute_all(self.url, [(f"UPDATE {{events}} SET state = ? WHERE {column} = ?", (state, nid)) for nid, state in changes])
+
+    def delete(self, *nids: int) -> None:
+        """The rows of notification ids ``nids`` deleted, in one transaction."""
+        column = "notification_id" if self.postgres else "rowid"
+        execute_all(self.url, [(f"DELETE FROM {{events}} WHERE {column} = ?", (nid,)) for nid in nids])
 
     def decoded(self, row: tuple[Any, ...]) -> Any:
         _, originator, version, topic, state = row
@@ -86,11 +89,11 @@ class Store:
 
 def _drop_triggers(url: str) -> None:
     if parse_database_url(url).is_postgres:
-        execute(url, "DROP TRIGGER IF EXISTS treaty_ledger_immutable ON {events}")
-        execute(url, "DROP TRIGGER IF EXISTS treaty_ledger_immutable_snapshots ON {snapshots}")
+        execute_all(url, [("DROP TRIGGER IF EXISTS treaty_ledger_immutable ON {events}", ()),
+                          ("DROP TRIGGER IF EXISTS treaty_ledger_immutable_snapshots ON {snapshots}", ())])
     else:
-        for name in ("no_update", "no_delete", "no_update_snapshots", "no_delete_snapshots"):
-            execute(url, f"DROP TRIGGER IF EXISTS treaty_ledger_{name}")
+        execute_all(url, [(f"DROP TRIGGER IF EXISTS treaty_ledger_{name}", ())
+                          for name in ("no_update", "no_delete", "no_update_snapshots", "no_delete_snapshots")])
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +135,7 @@ def byte_changed(store: Store, rng: random.Random) -> None:
     data = bytearray(bytes(state))
     position = rng.randrange(len(data))
     data[position] = (data[position] + rng.randint(1, 255)) % 256
-    store.set_state(nid, bytes(data))
+    store.set_state((nid, bytes(data)))
 
 
 def row_deleted(store: Store, rng: random.Random) -> None:
@@ -141,8 +144,7 @@ def row_deleted(store: Store, rng: random.Random) -> None:
 
 def rows_swapped(store: Store, rng: random.Random) -> None:
     (a, *_, state_a), (b, *_, state_b) = rng.sample(store.rows(), 2)
-    store.set_state(a, bytes(state_b))
-    store.set_state(b, bytes(state_a))
+    store.set_state((a, bytes(state_b)), (b, bytes(state_a)))
 
 
 def row_inserted(store: Store, rng: random.Random) -> None:
@@ -157,8 +159,7 @@ def tail_truncated(store: Store, rng: random.Random) -> None:
     rows = store.rows()
     originator = rng.choice(sorted({r[1] for r in rows}, key=str))
     chain = [r for r in rows if r[1] == originator]
-    for row in chain[-rng.randint(1, len(chain) - 1):]:
-        store.delete(row[0])
+    store.delete(*(row[0] for row in chain[-rng.randint(1, len(chain) - 1):]))
 
 
 def _forged_after(head: Any, slug: str, rng: random.Random) -> Any:
@@ -196,22 +197,22 @@ def chain_rewritten(store: Store, rng: random.Random) -> None:
     slug = store.decoded(chain[0]).slug
     start = rng.randrange(1, len(chain))
     previous = store.decoded(chain[start - 1]).hash
+    changes = []
     for position, row in enumerate(chain[start:]):
         event = store.decoded(row)
         if position == 0:
             event.__dict__["fields"] = {**event.fields, "state": "GEO"} if "state" in event.fields else {**event.fields, "note": "rewritten"}
         event.__dict__["prev_hash"] = previous
         replace_hash(event, chain_hash(event.to_record(slug).content(), previous))
-        store.set_state(row[0], store.encoded(event))
+        changes.append((row[0], store.encoded(event)))
         previous = event.hash
+    store.set_state(*changes)
 
 
 def treaty_deleted(store: Store, rng: random.Random) -> None:
     rows = store.rows()
     originator = rng.choice(sorted({r[1] for r in rows}, key=str))
-    for row in rows:
-        if row[1] == originator:
-            store.delete(row[0])
+    store.delete(*(row[0] for row in rows if row[1] == originator))
 
 
 def snapshot_forged(store: Store, rng: random.Random) -> None:
