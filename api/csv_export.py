@@ -28,22 +28,30 @@ def _ids(events: Iterable[Any]) -> str:
 
 
 def _membership(answer: dict[str, Any]) -> Iterable[Row]:
+    """A row per state: its status, ``date`` (the note or deposit behind a withdrawal or a pending membership), ``since`` (when
+    its status began, from ``answer["statuses"]`` when given: :meth:`~treaty_ledger.projections.read_model.ReadModel.statuses`)
+    and the ``events`` behind it."""
     suspended = {s["state"] for s in answer["suspended"]}
     provisional = set(answer.get("provisionally_applying", []))
     withdrawing = {w["state"]: w for w in answer["withdrawing"]}
+    statuses: dict[str, dict[str, Any]] = answer.get("statuses", {})
+
+    def row(code: str, status: str, day: str, effective_on: str, *, suspending: bool = False) -> Row:
+        known = statuses.get(code, {})
+        return {"state": code, "status": status, "date": day, "effective_on": effective_on, "suspending": suspending,
+                "provisionally_applying": code in provisional and status in ("signatory", "contracting"),
+                "since": known.get("since", ""), "events": _ids(known.get("events", ()))}
+
     for code in answer["parties"]:
         w = withdrawing.get(code)
-        yield {"state": code, "status": "withdrawing" if w else "party", "date": w["notified_on"] if w else "",
-               "effective_on": w["effective_on"] if w else "", "suspending": code in suspended, "provisionally_applying": False}
+        yield row(code, "withdrawing" if w else "party", w["notified_on"] if w else "", w["effective_on"] if w else "",
+                  suspending=code in suspended)
     for item in answer["contracting"]:
-        yield {"state": item["state"], "status": "contracting", "date": item["deposited_on"], "effective_on": item.get("party_from") or "",
-               "suspending": False, "provisionally_applying": item["state"] in provisional}
+        yield row(item["state"], "contracting", item["deposited_on"], item.get("party_from") or "")
     for code in answer["signatories"]:
-        yield {"state": code, "status": "signatory", "date": "", "effective_on": "", "suspending": False,
-               "provisionally_applying": code in provisional}
+        yield row(code, "signatory", "", "")
     for item in answer["withdrawn"]:
-        yield {"state": item["state"], "status": "withdrawn", "date": item["notified_on"], "effective_on": item["effective_on"],
-               "suspending": False, "provisionally_applying": False}
+        yield row(item["state"], "withdrawn", item["notified_on"], item["effective_on"])
 
 
 def _state(answer: dict[str, Any]) -> Iterable[Row]:

@@ -136,10 +136,16 @@ class ReadModel:
         row = self.treaty(treaty)
         return membership_answer(row.treaty, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, MEMBERSHIP_KINDS), row.rules)
 
-    def status_since(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, str]:
-        """When each state's status on ``as_of`` began (for a party: the date it became one), by state code."""
+    def statuses(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, dict[str, Any]]:
+        """Each state's status on ``as_of``, by state code: ``status``, ``since`` (when it began; for a party, the date it
+        became one; empty when it holds from the start) and the ids of the ``events`` behind it."""
         row = self.treaty(treaty)
-        return {r.key: r.doc["since"] for r in self.view.rows_on(row.treaty, as_of, known_at, ("status",)) if r.doc.get("since")}
+        return {r.key: {"status": r.doc["status"], "since": r.doc.get("since") or "", "events": list(r.doc.get("events", ()))}
+                for r in self.view.rows_on(row.treaty, as_of, known_at, ("status",))}
+
+    def status_since(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, str]:
+        """When each state's status on ``as_of`` began (for a party: the date it became one), by state code (:meth:`statuses`)."""
+        return {code: status["since"] for code, status in self.statuses(treaty, as_of, known_at).items() if status["since"]}
 
     def state_as_of(self, treaty: str, state: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
         """One state's status on ``as_of``, since when, and the events behind it."""

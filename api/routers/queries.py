@@ -36,7 +36,10 @@ def answered(request: Request, format_: str | None, kind: AnswerKind, answer: di
 def membership(request: Request, treaty: str, services: ServicesDep, _: ReaderKey, as_of: AsOf = None, known_at: KnownAt = None,
                format_: Format = None) -> Any:
     """Whether the treaty is in force; parties, signatories, contracting, withdrawing, withdrawn and suspending states."""
-    answer = services.read.membership_as_of(treaty, as_of_date(as_of), known_at_moment(known_at))
+    day, moment = as_of_date(as_of), known_at_moment(known_at)
+    answer = services.read.membership_as_of(treaty, day, moment)
+    if wants_csv(request, format_):  # a row per state, with when its status began and the events behind it
+        answer = {**answer, "statuses": services.read.statuses(treaty, day, moment)}
     return answered(request, format_, "membership", answer, f"{answer['treaty']}-membership-{answer['as_of']}")
 
 
