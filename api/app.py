@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # /docs and /redoc are pages of our own (api/pages.py): their scripts come from the package, not a CDN.
     app = FastAPI(title="Treaty Ledger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = chosen
-    install_error_handlers(app)
+    install_error_handlers(app, page_error=pages.error_page)
     for router in (treaties.router, events.router, queries.router, queries.states_router, proofs.router, feeds.router, health.router,
                    pages.router):
         app.include_router(router)

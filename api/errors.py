@@ -8,18 +8,19 @@ The API's own errors (beside the domain's, see :mod:`treaty_ledger.domain.errors
     ├── PayloadTooLarge       413: the body is larger than the API reads
     └── UnsupportedMediaType  415: the body is not sent as JSON
 
-Every error response is ``{"error": kind, "field": name-or-null, "reason": sentence}``.
+Every error response of the API is ``{"error": kind, "field": name-or-null, "reason": sentence}``;
+a page for people (:mod:`treaty_ledger.api.pages`) answers the same status with the same words as a page.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from treaty_ledger.domain.errors import (
     EventNotFound,
@@ -108,25 +109,35 @@ def _problem(error: Mapping[str, Any]) -> tuple[str, str | None, str]:
     return "invalid_input", _field_of(tuple(error.get("loc", ()))), str(error.get("msg", "invalid request"))
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Map the domain's, the store's and the API's errors to JSON responses."""
+PageError = Callable[[Request, int, dict[str, Any], dict[str, str] | None], Response]
+"""Renders an error for a page route: the request, the status, the error's JSON body, the headers."""
+
+
+def install_error_handlers(app: FastAPI, page_error: PageError | None = None) -> None:
+    """Map the domain's, the store's and the API's errors to JSON responses (to ``page_error``'s pages on page routes)."""
+
+    def respond(request: Request, body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
+        endpoint = request.scope.get("endpoint")
+        if page_error is not None and getattr(endpoint, "__module__", "") == "treaty_ledger.api.pages":
+            return page_error(request, status, body, headers)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(LedgerError)
-    async def ledger_error(_: Request, error: LedgerError) -> JSONResponse:
+    async def ledger_error(request: Request, error: LedgerError) -> Response:
         status = next((code for kind, code in _STATUS if isinstance(error, kind)), 422)
         retry = (status == 503 and not isinstance(error, Unsigned)) or isinstance(error, IdempotencyInProgress)
         headers = {"Retry-After": str(getattr(error, "retry_after", 1))} if retry else None
-        return JSONResponse(_body(_kind(error), error.field, error.reason), status_code=status, headers=headers)
+        return respond(request, _body(_kind(error), error.field, error.reason), status, headers)
 
     @app.exception_handler(ApiError)
-    async def api_error(_: Request, error: ApiError) -> JSONResponse:
+    async def api_error(request: Request, error: ApiError) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-        return JSONResponse(_body(_kind(error), error.field, error.reason), status_code=error.status, headers=headers)
+        return respond(request, _body(_kind(error), error.field, error.reason), error.status, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, error: RequestValidationError) -> Response:
         problems = [_problem(e) for e in error.errors()] or [("invalid_input", None, "invalid request")]
         kind, field, reason = problems[0]
         body = _body(kind, field, reason)
         body["errors"] = [{"field": None if f is None else _text(f), "reason": _text(r)} for _, f, r in problems]
-        return JSONResponse(body, status_code=422)
+        return respond(request, body, 422)

@@ -31,7 +31,7 @@ from treaty_ledger.projections.intervals import Interval
 from treaty_ledger.projections.read_model import COMPLIANCE_KINDS, MEMBERSHIP_KINDS
 from treaty_ledger.store.receipts import signed_checkpoint
 
-__all__ = ["STATIC", "VENDOR", "router"]
+__all__ = ["STATIC", "VENDOR", "error_page", "router"]
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -138,6 +138,19 @@ def _page(request: Request, template: str, context: dict[str, Any]) -> HTMLRespo
     """``template`` rendered with ``context``, under :data:`PAGE_POLICY`."""
     response = templates.TemplateResponse(request, template, context)
     response.headers["Content-Security-Policy"] = PAGE_POLICY
+    return response
+
+
+_TITLES = {401: "A key is needed", 403: "Not allowed", 404: "Not found", 409: "Conflict", 413: "Too large", 422: "Not understood",
+           500: "The views need a rebuild", 503: "Not available now"}
+
+
+def error_page(request: Request, status: int, error: dict[str, Any], headers: dict[str, str] | None) -> HTMLResponse:
+    """An error of a page route as a page: the status and words of the API's JSON error (:mod:`treaty_ledger.api.errors`)."""
+    response = _page(request, "error.html", {"request": request, "checkpoint": None, "status": status, "error": error,
+                                             "title": _TITLES.get(status, "Error")})
+    response.status_code = status
+    response.headers.update(headers or {})
     return response
 
 
