@@ -81,9 +81,19 @@ class TestPages:
         size = client.get("/v1/checkpoint").json()["tree_size"]
         assert f"signed checkpoint of <strong>{size}</strong> events" in page(client, "/treaties/open-skies")
 
-    def test_an_unknown_treaty_or_a_bad_date_is_an_error_naming_it_not_a_500(self, client: TestClient) -> None:
-        assert client.get("/treaties/no-such-treaty").status_code == 404
+    def test_an_unknown_treaty_or_a_bad_date_is_an_error_page_naming_it_not_a_500(self, client: TestClient) -> None:
+        missing = client.get("/treaties/no-such-treaty")
+        assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+        assert "no treaty with id &#39;no-such-treaty&#39;" in missing.text and "<h1>Not found</h1>" in missing.text
         bad = client.get("/treaties/open-skies?as_of=2020-02-30")
+        assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
+        assert "not a real calendar date" in bad.text and "<code>as_of</code>" in bad.text
+        assert bad.headers["Content-Security-Policy"]
+
+    def test_the_api_answers_the_same_errors_as_json(self, client: TestClient) -> None:
+        missing = client.get("/v1/treaties/no-such-treaty/membership")
+        assert missing.status_code == 404 and missing.json()["error"] == "treaty_not_found"
+        bad = client.get("/v1/treaties/open-skies/membership?as_of=2020-02-30")
         assert bad.status_code == 422 and bad.json()["field"] == "as_of"
 
     def test_the_docs_load_their_scripts_from_the_package(self, client: TestClient) -> None:
@@ -110,6 +120,7 @@ def test_pages_need_a_reader_key_when_the_server_requires_one_for_reads(module_d
                          "/treaties/open-skies/events", "/states/USA"):
                 refused = anonymous.get(path)
                 assert refused.status_code == 401, path
+                assert refused.headers["WWW-Authenticate"] == "Bearer" and "<h1>A key is needed</h1>" in refused.text
                 assert "Open Skies" not in refused.text and "United States" not in refused.text
             assert anonymous.get("/", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     finally:
@@ -126,6 +137,14 @@ class TestCsv:
         expected = {*json_answer["parties"], *json_answer["signatories"], *(w["state"] for w in json_answer["withdrawn"])}
         assert {row["state"] for row in rows} == expected
         assert next(row for row in rows if row["state"] == "USA")["status"] == "withdrawing"
+
+    def test_each_row_of_the_membership_csv_says_since_when_and_names_the_events_behind_it(self, client: TestClient) -> None:
+        params = {"as_of": "2020-06-01"}
+        rows = list(csv.DictReader(io.StringIO(client.get("/v1/treaties/open-skies/membership", params={**params, "format": "csv"}).text)))
+        for row in rows:
+            state = client.get(f"/v1/treaties/open-skies/states/{row['state']}", params=params).json()
+            assert (row["status"], row["since"], row["events"].split()) == (state["status"], state["since"], state["events"]), row["state"]
+        assert next(row for row in rows if row["state"] == "BEL")["since"] == "2002-01-01"
 
     def test_accept_text_csv_asks_for_csv_too(self, client: TestClient) -> None:
         response = client.get("/v1/treaties/open-skies/compliance", params={"as_of": "2019-10-01"}, headers={"Accept": "text/csv"})
