@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import psycopg
 import typer
@@ -93,8 +95,18 @@ app = LedgerTyper(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console(soft_wrap=True)  # piped output keeps its lines whole (tables still fit the width)
-errors = Console(stderr=True, soft_wrap=True)
+PIPED_WIDTH = 200
+"""The width tables are laid out to when the output is not a terminal and ``COLUMNS`` is unset (rich's default, 80,
+wrapped the treaties' titles over several lines in a file or a pipe)."""
+
+
+def _width(stream: TextIO) -> int | None:
+    """``None`` (the terminal's width, or ``COLUMNS``) unless ``stream`` is piped with no ``COLUMNS`` set: then :data:`PIPED_WIDTH`."""
+    return None if os.environ.get("COLUMNS") or stream.isatty() else PIPED_WIDTH
+
+
+console = Console(soft_wrap=True, width=_width(sys.stdout))  # piped output keeps its lines whole
+errors = Console(stderr=True, soft_wrap=True, width=_width(sys.stderr))
 
 DatabaseOption = Annotated[
     str,

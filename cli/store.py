@@ -131,8 +131,8 @@ def verify(
         if tree.ok:
             kept_text = f", consistent with the checkpoint kept at size {kept.size} ({kept_file})" if kept else ""
             signed = f"signed checkpoint {tree.latest_signed.size} checked" if tree.latest_signed else "no signed checkpoint checked"
-            console.print(f"[green]ok[/green]: the Merkle tree of {tree.leaves} events matches its {tree.checkpoints_checked} checkpoints "
-                          f"({signed}{kept_text}); {tree.snapshots_checked} snapshots hold their events")
+            console.print(f"[green]ok[/green]: the Merkle tree of {tree.leaves} events matches its {_count(tree.checkpoints_checked, 'checkpoint')} "
+                          f"({signed}{kept_text}); {_count(tree.snapshots_checked, 'snapshot')} checked against the events")
     if ok and tree.latest_signed_note is not None and tree.latest_signed is not None:
         remembered.parent.mkdir(parents=True, exist_ok=True)
         remembered.write_text(tree.latest_signed_note, encoding="utf-8")
@@ -314,3 +314,7 @@ def export(
         output.write_text(text, encoding="utf-8")
         errors.print(f"wrote {len(lines) - 1 - proofs} events of {treaty} to {output}" + (" with their proofs" if proofs else ""))
 
+
+def _count(number: int, noun: str) -> str:
+    """``number`` and ``noun``, plural unless one: "1 checkpoint", "2 checkpoints"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
