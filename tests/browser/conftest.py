@@ -24,23 +24,23 @@ SCREENSHOTS = ROOT / "build" / "screenshots"
 DATASETS = sorted((ROOT / "data").glob("*.yaml"))
 
 
-def chromium() -> str | None:
-    """The chromium binary to drive, or ``None``."""
+def chromium() -> tuple[str | None, str]:
+    """The chromium binary to drive, or ``None`` and why there is none."""
     named = os.environ.get("TREATY_LEDGER_CHROMIUM")
     if named:
-        return named
+        found = shutil.which(named)  # a path, or a name on PATH; it must be an executable file
+        return (found, "") if found else (None, f"TREATY_LEDGER_CHROMIUM={named} is not an executable file")
     for name in ("chromium", "chromium-browser", "google-chrome"):
         found = shutil.which(name)
         if found:
-            return found
-    return None
+            return found, ""
+    return None, "no chromium installed (apt-get install chromium, or set TREATY_LEDGER_CHROMIUM)"
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    binary = chromium()
+    binary, reason = chromium()
     if binary is None:
-        reason = "no chromium installed (apt-get install chromium, or set TREATY_LEDGER_CHROMIUM)"
         if os.environ.get("TREATY_LEDGER_REQUIRE_BROWSER") == "1":
             pytest.fail(f"browser tests are mandatory here: {reason}")
         pytest.skip(reason)
