@@ -141,7 +141,7 @@ def _page(request: Request, template: str, context: dict[str, Any]) -> HTMLRespo
     return response
 
 
-_TITLES = {401: "A key is needed", 403: "Not allowed", 404: "Not found", 409: "Conflict", 413: "Too large", 422: "Not understood",
+_TITLES = {401: "A key is needed", 403: "Not allowed", 404: "Not found", 409: "Conflict", 413: "Too large", 422: "Invalid request",
            500: "The views need a rebuild", 503: "Not available now"}
 
 
