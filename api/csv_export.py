@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from treaty_ledger.domain.states import state_name
+from treaty_ledger.projections.read_model import Status
 
 __all__ = ["TABLES", "AnswerKind", "csv_response", "csv_text", "wants_csv"]
 
@@ -29,18 +30,18 @@ def _ids(events: Iterable[Any]) -> str:
 
 def _membership(answer: dict[str, Any]) -> Iterable[Row]:
     """A row per state: its status, ``date`` (the note or deposit behind a withdrawal or a pending membership), ``since`` (when
-    its status began, from ``answer["statuses"]`` when given: :meth:`~treaty_ledger.projections.read_model.ReadModel.statuses`)
-    and the ``events`` behind it."""
+    its status began) and the ``events`` behind it, from ``answer["statuses"]`` when given (the
+    :class:`~treaty_ledger.projections.read_model.Status` of each state, read with the answer)."""
     suspended = {s["state"] for s in answer["suspended"]}
     provisional = set(answer.get("provisionally_applying", []))
     withdrawing = {w["state"]: w for w in answer["withdrawing"]}
-    statuses: dict[str, dict[str, Any]] = answer.get("statuses", {})
+    statuses: dict[str, Status] = answer.get("statuses", {})
 
     def row(code: str, status: str, day: str, effective_on: str, *, suspending: bool = False) -> Row:
-        known = statuses.get(code, {})
+        known = statuses.get(code)
         return {"state": code, "status": status, "date": day, "effective_on": effective_on, "suspending": suspending,
                 "provisionally_applying": code in provisional and status in ("signatory", "contracting"),
-                "since": known.get("since", ""), "events": _ids(known.get("events", ()))}
+                "since": known.since if known else "", "events": _ids(known.events) if known else ""}
 
     for code in answer["parties"]:
         w = withdrawing.get(code)

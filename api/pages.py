@@ -188,9 +188,9 @@ def index(request: Request, services: ServicesDep, _: ReaderKey, q: str | None =
 def treaty_page(request: Request, treaty: str, services: ServicesDep, _: ReaderKey, as_of: str | None = None, known_at: str | None = None) -> HTMLResponse:
     """A treaty's membership timeline, with the membership table as of a date and as known at a moment."""
     day, moment = as_of_date(as_of), known_at_moment(known_at)
-    membership = services.read.membership_as_of(treaty, day, moment)
+    membership, statuses = services.read.membership_and_statuses(treaty, day, moment)
     row = services.read.treaty(treaty)
-    since = services.read.status_since(row.treaty, day, moment)
+    since = {code: status.since for code, status in statuses.items()}
     rows = services.read.timeline(row.treaty, MEMBERSHIP_KINDS, moment)
     horizon = max(today(), day)
     states = sorted({r.doc["state"] for r in rows if r.kind == "status" and r.doc["status"] in DRAWN_STATUSES})

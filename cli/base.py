@@ -100,9 +100,12 @@ PIPED_WIDTH = 200
 wrapped the treaties' titles over several lines in a file or a pipe)."""
 
 
-def _width(stream: TextIO) -> int | None:
-    """``None`` (the terminal's width, or ``COLUMNS``) unless ``stream`` is piped with no ``COLUMNS`` set: then :data:`PIPED_WIDTH`."""
-    return None if os.environ.get("COLUMNS") or stream.isatty() else PIPED_WIDTH
+def _width(stream: TextIO | None) -> int | None:
+    """``None`` (the terminal's width, or ``COLUMNS``) unless ``stream`` is piped with no ``COLUMNS`` set: then :data:`PIPED_WIDTH`.
+
+    (``stream`` is ``None`` when the process was started with it closed: rich then writes nowhere, at any width.)
+    """
+    return None if os.environ.get("COLUMNS") or stream is None or stream.isatty() else PIPED_WIDTH
 
 
 console = Console(soft_wrap=True, width=_width(sys.stdout))  # piped output keeps its lines whole

@@ -25,20 +25,20 @@ from treaty_ledger.domain.states import state_name
 from treaty_ledger.store.database import DEFAULT_DATABASE
 
 
-def _query(database: str, as_json: bool, ask: Callable[[Services], dict[str, Any]],
-           also: Callable[[Services], dict[str, Any]] | None = None) -> dict[str, Any] | None:
+def _query(database: str, as_json: bool, ask: Callable[[Services], dict[str, Any] | tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any] | None:
     """The answer ``ask`` gives on fresh views; with ``as_json``, print it as the API returns it (and give ``None``).
 
-    ``also`` adds what only the table shows (it is not part of the API's answer, so not of ``--json``).
+    ``ask`` may give the answer and, beside it, what only the table shows (not part of the API's answer, so not of ``--json``).
     """
     services = open_services_or_exit(database)
     with closing(services), exit_on_ledger_error():
         services.read.refresh()
-        answer = ask(services)
+        asked = ask(services)
+        answer, also = asked if isinstance(asked, tuple) else (asked, {})
         if as_json:
             console.print_json(json.dumps(answer))
             return None
-        return {**answer, **also(services)} if also else answer
+        return {**answer, **also}
 
 
 def _suspension(item: dict[str, Any], state: str | None = None) -> str:
@@ -70,8 +70,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON the API
 def membership(treaty: TreatyArgument, as_of: AsOfOption = None, known_at: KnownAtOption = None, as_json: JsonOption = False,
                database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """Who is a party, signatory, contracting, withdrawing or withdrawn on a date."""
-    answer = _query(database, as_json, lambda s: s.read.membership_as_of(treaty, _day(as_of), _moment(known_at)),
-                    also=lambda s: {"status_since": s.read.status_since(treaty, _day(as_of), _moment(known_at))})
+    def ask(services: Services) -> tuple[dict[str, Any], dict[str, Any]]:
+        answer, statuses = services.read.membership_and_statuses(treaty, _day(as_of), _moment(known_at))
+        return answer, {"status_since": {code: status.since for code, status in statuses.items()}}
+
+    answer = _query(database, as_json, ask)
     if answer is None:
         return
     status = "in force" if answer["in_force"] else answer["phase"].replace("_", " ")

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 from treaty_ledger.domain.effective import effective_events
@@ -26,10 +26,18 @@ from treaty_ledger.projections.answers import (
 )
 from treaty_ledger.projections.intervals import KINDS, Interval
 
-__all__ = ["COMPLIANCE_KINDS", "MEMBERSHIP_KINDS", "EventPage", "ReadModel", "TreatyRow", "ViewReader", "audit_marks"]
+__all__ = ["COMPLIANCE_KINDS", "MEMBERSHIP_KINDS", "EventPage", "ReadModel", "Status", "TreatyRow", "ViewReader", "audit_marks"]
 
 MEMBERSHIP_KINDS = ("phase", "status", "suspension", "provisional")
 """The kinds of row a membership answer (and its timeline) reads."""
+
+
+class Status(NamedTuple):
+    """A state's status on a date: what it is, since when (empty: from the start), and the ids of the events behind it."""
+
+    status: str
+    since: str
+    events: list[str]
 _STATE = ("status", "suspension", "provisional", "reservation", "declaration", "objection", "territory")
 _RESERVATIONS = ("reservation", "declaration", "objection")
 COMPLIANCE_KINDS = ("restriction", "allegation", "flight", "suspension")
@@ -133,19 +141,14 @@ class ReadModel:
 
     def membership_as_of(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
         """Who is a party, signatory, contracting, withdrawing, withdrawn or suspending on ``as_of``."""
-        row = self.treaty(treaty)
-        return membership_answer(row.treaty, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, MEMBERSHIP_KINDS), row.rules)
+        return self.membership_and_statuses(treaty, as_of, known_at)[0]
 
-    def statuses(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, dict[str, Any]]:
-        """Each state's status on ``as_of``, by state code: ``status``, ``since`` (when it began; for a party, the date it
-        became one; empty when it holds from the start) and the ids of the ``events`` behind it."""
+    def membership_and_statuses(self, treaty: str, as_of: date, known_at: datetime | None = None) -> tuple[dict[str, Any], dict[str, Status]]:
+        """The membership answer and each state's :class:`Status` on ``as_of``, by state code, from one read (so they agree)."""
         row = self.treaty(treaty)
-        return {r.key: {"status": r.doc["status"], "since": r.doc.get("since") or "", "events": list(r.doc.get("events", ()))}
-                for r in self.view.rows_on(row.treaty, as_of, known_at, ("status",))}
-
-    def status_since(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, str]:
-        """When each state's status on ``as_of`` began (for a party: the date it became one), by state code (:meth:`statuses`)."""
-        return {code: status["since"] for code, status in self.statuses(treaty, as_of, known_at).items() if status["since"]}
+        rows = self.view.rows_on(row.treaty, as_of, known_at, MEMBERSHIP_KINDS)
+        statuses = {r.key: Status(r.doc["status"], r.doc.get("since") or "", list(r.doc.get("events", ()))) for r in rows if r.kind == "status"}
+        return membership_answer(row.treaty, as_of, known_at, rows, row.rules), statuses
 
     def state_as_of(self, treaty: str, state: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
         """One state's status on ``as_of``, since when, and the events behind it."""

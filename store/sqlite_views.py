@@ -16,6 +16,10 @@ from treaty_ledger.store.views import LedgerView
 __all__ = ["SQLiteLedgerView"]
 
 
+_SECURE_DELETE = {0: "OFF", 1: "ON", 2: "FAST"}
+"""``PRAGMA secure_delete`` as read (a number) and as written back (a number 2 would be read as true: ON, not FAST)."""
+
+
 class SQLiteLedgerView(LedgerView, SQLiteTrackingRecorder):
     """The view in the SQLite file that holds the events."""
 
@@ -78,8 +82,8 @@ class SQLiteLedgerView(LedgerView, SQLiteTrackingRecorder):
         nothing is left readable that was not already. The connection's own setting is put back.
         """
         c.execute("PRAGMA secure_delete")
-        setting = int(c.fetchone()[0])
-        c.execute("PRAGMA secure_delete = 0")
+        setting = _SECURE_DELETE[int(c.fetchone()[0])]
+        c.execute("PRAGMA secure_delete = OFF")
         try:
             yield
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -368,6 +369,20 @@ def test_views_stay_right_when_treaties_leave_the_projection_cache(sqlite_url: s
             assert services.read.membership_as_of(slug, day) == membership_by_replay(slug, treaty.rules, treaty.records, day)
     assert len(services.projection._projectors) <= 2
     services.close()
+
+
+@pytest.mark.parametrize("setting", ["OFF", "ON", "FAST"])
+def test_sqlite_puts_back_each_secure_delete_setting_even_when_a_drop_fails(sqlite_url: str, setting: str) -> None:
+    with closing(open_services(sqlite_url)) as services:
+        view = services.projection.view
+        with view.cursor(commit=False) as c:
+            c.execute(f"PRAGMA secure_delete = {setting}")
+            c.execute("PRAGMA secure_delete")
+            before = c.fetchone()[0]
+            with pytest.raises(sqlite3.OperationalError), view.dropping(c):
+                c.sqlite_cursor.execute("DROP TABLE no_such_table")
+            c.execute("PRAGMA secure_delete")
+            assert c.fetchone()[0] == before == {"OFF": 0, "ON": 1, "FAST": 2}[setting]
 
 
 def test_sqlite_drops_the_views_without_zeroing_their_pages_and_keeps_the_connection_setting(sqlite_url: str) -> None:
