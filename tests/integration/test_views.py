@@ -78,6 +78,14 @@ class TestReadAfterWrite:
         assert membership["signatories"] == ["KGZ"]
         assert services.read.membership_as_of("open-skies", date(2022, 1, 1))["parties"] == ["FIN"]
 
+    def test_rows_without_an_end_hold_up_to_the_last_date_there_is(self, services: Services) -> None:
+        open_skies(services)
+        treaty = services.ledger.treaty("open-skies")
+        for day in (date(2022, 1, 1), date(9999, 12, 30), date(9999, 12, 31)):
+            answer = services.read.membership_as_of("open-skies", day)
+            assert answer == membership_by_replay("open-skies", treaty.rules, treaty.records, day), day
+            assert answer["parties"] == ["FIN"] and answer["in_force"], day
+
     def test_every_answer_names_the_events_it_rests_on(self, services: Services) -> None:
         open_skies(services)
         answer = services.read.state_as_of("open-skies", "USA", date(2020, 6, 1))
