@@ -49,10 +49,6 @@ class ViewStatements:
     clustered = " WITHOUT ROWID"
     bytes_type = "BLOB"
     """How a table keyed by its primary key alone is declared (SQLite: one B-tree instead of two; the tree's nodes)."""
-    open_until = "COALESCE(until, 'infinity')"
-    """A row's ``until``, an open end (NULL) read as later than every date: 'infinity' is PostgreSQL's latest date, and in
-    SQLite's ISO text a letter sorts after every digit. A query on ``open_until > ?`` finds the rows still holding on a date
-    within the index (:meth:`apply_index_statements`)."""
 
     @abstractmethod
     def table(self, name: str) -> str:
@@ -85,11 +81,7 @@ class ViewStatements:
 
     def apply_index_statements(self) -> list[str]:
         """The index applying events one treaty at a time needs (to load a treaty's current rows)."""
-        # ``open_until`` too, so that an as-of read skips in the index the rows that ended before its date, instead of
-        # reading each from the table first (at 1,000,000 events, a membership read touched 95 pages; with it 38).
-        # A store indexed before keeps its index, (treaty, kind, since), and its reads as fast as they were, until a rebuild.
-        return [self.q(f"CREATE INDEX IF NOT EXISTS tl_intervals_now ON {{tl_intervals}} (treaty, kind, since, {self.open_until}) "
-                       "WHERE known_to IS NULL")]
+        return [self.q("CREATE INDEX IF NOT EXISTS tl_intervals_now ON {tl_intervals} (treaty, kind, since) WHERE known_to IS NULL")]
 
     def read_index_statements(self) -> list[str]:
         """Indexes only queries need: a rebuild creates them after loading, which is faster."""

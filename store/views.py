@@ -310,7 +310,7 @@ class LedgerView(ViewStatements, TrackingRecorder):
 
     def rows_on(self, treaty: str, day: date, known_at: datetime | None, kinds: Sequence[str]) -> list[Interval]:
         """The rows of ``kinds`` holding on ``day``, as the ledger knew them at ``known_at`` (now when ``None``)."""
-        return self._rows(treaty, kinds, known_at, f"AND since <= ? AND {self.open_until} > ? ", [self.day(day), self.day(day)])
+        return self._rows(treaty, kinds, known_at, "AND since <= ? AND (until IS NULL OR until > ?) ", [self.day(day), self.day(day)])
 
     def rows_known(self, treaty: str, known_at: datetime | None, kinds: Sequence[str]) -> list[Interval]:
         """Every row of ``kinds`` over all effective dates, as the ledger knew them at ``known_at`` (now when ``None``): a timeline."""
