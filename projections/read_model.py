@@ -141,10 +141,11 @@ class ReadModel:
 
     def membership_as_of(self, treaty: str, as_of: date, known_at: datetime | None = None) -> dict[str, Any]:
         """Who is a party, signatory, contracting, withdrawing, withdrawn or suspending on ``as_of``."""
-        return self.membership_and_statuses(treaty, as_of, known_at)[0]
+        row = self.treaty(treaty)
+        return membership_answer(row.treaty, as_of, known_at, self.view.rows_on(row.treaty, as_of, known_at, MEMBERSHIP_KINDS), row.rules)
 
     def membership_and_statuses(self, treaty: str, as_of: date, known_at: datetime | None = None) -> tuple[dict[str, Any], dict[str, Status]]:
-        """The membership answer and each state's :class:`Status` on ``as_of``, by state code, from one read (so they agree)."""
+        """:meth:`membership_as_of`, and each state's :class:`Status` on ``as_of`` by state code, from one read (so they agree)."""
         row = self.treaty(treaty)
         rows = self.view.rows_on(row.treaty, as_of, known_at, MEMBERSHIP_KINDS)
         statuses = {r.key: Status(r.doc["status"], r.doc.get("since") or "", list(r.doc.get("events", ()))) for r in rows if r.kind == "status"}
