@@ -30,12 +30,12 @@ def _ids(events: Iterable[Any]) -> str:
 
 def _membership(answer: dict[str, Any]) -> Iterable[Row]:
     """A row per state: its status, ``date`` (the note or deposit behind a withdrawal or a pending membership), ``since`` (when
-    its status began) and the ``events`` behind it, from ``answer["statuses"]`` when given (the
+    its status began) and the ``events`` behind it, from ``answer["statuses"]`` (the
     :class:`~treaty_ledger.projections.read_model.Status` of each state, read with the answer)."""
     suspended = {s["state"] for s in answer["suspended"]}
     provisional = set(answer.get("provisionally_applying", []))
     withdrawing = {w["state"]: w for w in answer["withdrawing"]}
-    statuses: dict[str, Status] = answer.get("statuses", {})
+    statuses: dict[str, Status] = answer["statuses"]
 
     def row(code: str, status: str, day: str, effective_on: str, *, suspending: bool = False) -> Row:
         known = statuses.get(code)

@@ -114,11 +114,12 @@ PageError = Callable[[Request, int, dict[str, Any], dict[str, str] | None], Resp
 
 
 def install_error_handlers(app: FastAPI, page_error: PageError | None = None) -> None:
-    """Map the domain's, the store's and the API's errors to JSON responses (to ``page_error``'s pages on page routes)."""
+    """Map the domain's, the store's and the API's errors to JSON responses; on the routes of ``page_error``'s own module
+    (the pages), to the page it renders."""
 
     def respond(request: Request, body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
         endpoint = request.scope.get("endpoint")
-        if page_error is not None and getattr(endpoint, "__module__", "") == "treaty_ledger.api.pages":
+        if page_error is not None and getattr(endpoint, "__module__", None) == page_error.__module__:  # a route of the pages' module
             return page_error(request, status, body, headers)
         return JSONResponse(body, status_code=status, headers=headers)
 

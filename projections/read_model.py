@@ -31,6 +31,11 @@ __all__ = ["COMPLIANCE_KINDS", "MEMBERSHIP_KINDS", "EventPage", "ReadModel", "St
 MEMBERSHIP_KINDS = ("phase", "status", "suspension", "provisional")
 """The kinds of row a membership answer (and its timeline) reads."""
 
+_STATE = ("status", "suspension", "provisional", "reservation", "declaration", "objection", "territory")
+_RESERVATIONS = ("reservation", "declaration", "objection")
+COMPLIANCE_KINDS = ("restriction", "allegation", "flight", "suspension")
+"""The kinds of row a compliance answer (and its timeline) reads."""
+
 
 class Status(NamedTuple):
     """A state's status on a date: what it is, since when (empty: from the start), and the ids of the events behind it."""
@@ -38,10 +43,6 @@ class Status(NamedTuple):
     status: str
     since: str
     events: list[str]
-_STATE = ("status", "suspension", "provisional", "reservation", "declaration", "objection", "territory")
-_RESERVATIONS = ("reservation", "declaration", "objection")
-COMPLIANCE_KINDS = ("restriction", "allegation", "flight", "suspension")
-"""The kinds of row a compliance answer (and its timeline) reads."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,11 +36,12 @@ def answered(request: Request, format_: str | None, kind: AnswerKind, answer: di
 def membership(request: Request, treaty: str, services: ServicesDep, _: ReaderKey, as_of: AsOf = None, known_at: KnownAt = None,
                format_: Format = None) -> Any:
     """Whether the treaty is in force; parties, signatories, contracting, withdrawing, withdrawn and suspending states."""
-    answer, statuses = services.read.membership_and_statuses(treaty, as_of_date(as_of), known_at_moment(known_at))
-    filename = f"{answer['treaty']}-membership-{answer['as_of']}"
-    if wants_csv(request, format_):  # a row per state, with when its status began and the events behind it
-        return csv_response("membership", {**answer, "statuses": statuses}, filename)
-    return answer
+    day, moment = as_of_date(as_of), known_at_moment(known_at)
+    if not wants_csv(request, format_):
+        return services.read.membership_as_of(treaty, day, moment)
+    # A row per state, with when its status began and the events behind it (read with the answer).
+    answer, statuses = services.read.membership_and_statuses(treaty, day, moment)
+    return csv_response("membership", {**answer, "statuses": statuses}, f"{answer['treaty']}-membership-{answer['as_of']}")
 
 
 @router.get("/membership/receipt", response_model=ReceiptPublic, responses=RECEIPT_ERRORS)

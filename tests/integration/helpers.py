@@ -22,19 +22,18 @@ def execute_all(url: str, steps: Sequence[tuple[str, tuple[Any, ...]]]) -> list[
     """
     database = parse_database_url(url)
     events = _table(database)
+    named = [(statement.format(events=events, snapshots=events.replace("_events", "_snapshots")), params) for statement, params in steps]
     rows: list[tuple[Any, ...]] = []
     if database.is_postgres:
         with database.connect() as conn:
-            for statement, params in steps:
-                text = statement.format(events=events, snapshots=events.replace("_events", "_snapshots"))
+            for text, params in named:
                 cursor = conn.execute(text.replace("?", "%s"), params)  # type: ignore[arg-type]
                 rows = list(cursor.fetchall()) if cursor.description else []
         return rows
     conn = sqlite3.connect(database.path)
     try:
         with conn:
-            for statement, params in steps:
-                text = statement.format(events=events, snapshots=events.replace("_events", "_snapshots"))
+            for text, params in named:
                 rows = list(conn.execute(text, params).fetchall())
         return rows
     finally:
