@@ -7,7 +7,7 @@ the views with advisory locks named after the schema (:mod:`treaty_ledger.store.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
@@ -29,7 +29,7 @@ from treaty_ledger.store.view_locks import (
     views_free,
 )
 from treaty_ledger.store.view_rows import BatchRows
-from treaty_ledger.store.view_sql import INTERVAL_COLUMNS, RECORD_COLUMNS, indexed_table
+from treaty_ledger.store.view_sql import INTERVAL_COLUMNS, RECORD_COLUMNS, RETIRED_INDEXES, indexed_table
 from treaty_ledger.store.views import LedgerView
 
 __all__ = ["PostgresLedgerView"]
@@ -61,22 +61,25 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
         tables in place (every start but the first) only the catalog is read, and indexes a
         rebuild left uncreated (it stopped before the end) are made one transaction each
         (:meth:`create_indexes`), unless a rebuild holds the views (it creates them when it
-        has loaded the tables).
+        has loaded the tables). Indexes an earlier version made and nothing reads
+        (:data:`~treaty_ledger.store.view_sql.RETIRED_INDEXES`) are dropped the same way.
         """
-        missing = self.missing_relations()
+        names = self.relation_names()
+        found = self.relations_found([*names, *RETIRED_INDEXES])
+        missing = set(names) - found
         if missing & set(self.table_names()):
             super().create_views()
         elif missing and not self.held_by_a_rebuild():
             self.create_indexes()
+        if found & set(RETIRED_INDEXES) and not self.held_by_a_rebuild():  # a rebuild drops them with their tables
+            self.run_each(self.retired_index_statements())
 
-    def missing_relations(self) -> set[str]:
-        """The view's tables and indexes not in the schema (unqualified names)."""
-        names = self.relation_names()
+    def relations_found(self, names: Iterable[str]) -> set[str]:
+        """Which of the tables and indexes ``names`` (unqualified) the schema holds."""
         with self.cursor(commit=False) as c:
             c.execute("SELECT r.relname FROM pg_class r JOIN pg_namespace s ON s.oid = r.relnamespace "
-                      "WHERE s.nspname = %s AND r.relname = ANY(%s)", (self.datastore.schema, names))
-            found = {row["relname"] for row in c.fetchall()}
-        return set(names) - found
+                      "WHERE s.nspname = %s AND r.relname = ANY(%s)", (self.datastore.schema, list(names)))
+            return {row["relname"] for row in c.fetchall()}
 
     def create_indexes(self) -> None:
         """Create the indexes missing after a rebuild, each table's on a connection of its own, at once.

@@ -12,12 +12,18 @@ import re
 from abc import abstractmethod
 from collections.abc import Iterable
 
-__all__ = ["INTERVAL_COLUMNS", "RECORD_COLUMNS", "TABLES", "ViewStatements", "created_names", "indexed_table"]
+__all__ = ["INTERVAL_COLUMNS", "RECORD_COLUMNS", "RETIRED_INDEXES", "TABLES", "ViewStatements", "created_names", "indexed_table"]
 
 INTERVAL_COLUMNS = ("id", "treaty", "kind", "key", "since", "until", "known_from", "known_to", "doc")
 """The columns of ``tl_intervals``, in order (also how opening the views tells an older layout)."""
 RECORD_COLUMNS = ("treaty", "sequence", "id", "type", "date", "state", "recorded_at", "body")
 """The columns of ``tl_records``, in order."""
+
+RETIRED_INDEXES = ("tl_intervals_now",)
+"""Indexes of earlier versions that nothing reads any more: opening the views drops them, so that writes stop keeping them.
+
+``tl_intervals_now`` was ``tl_intervals_current`` without ``until``.
+"""
 
 TABLES = ("tl_treaties", "tl_records", "tl_intervals", "api_keys", "idempotency", "tl_tree_nodes", "tl_tree_treaties", "tl_checkpoints")
 """The tables a statement may name as ``{name}``."""
@@ -80,8 +86,18 @@ class ViewStatements:
         ]
 
     def apply_index_statements(self) -> list[str]:
-        """The index applying events one treaty at a time needs (to load a treaty's current rows)."""
-        return [self.q("CREATE INDEX IF NOT EXISTS tl_intervals_now ON {tl_intervals} (treaty, kind, since) WHERE known_to IS NULL")]
+        """The index applying events one treaty at a time needs (to load a treaty's current rows), which as-of reads use too.
+
+        It holds ``until``, so that SQLite checks whether a row still holds on a date in the index and reads from the
+        table only the rows that do: at 1,000,000 events a membership query's SQL took 98 us with it, against 178 us
+        through ``tl_intervals_known`` (which SQLite chose over the index without ``until``), and 84 against 131 at
+        10,000 events.
+        """
+        return [self.q("CREATE INDEX IF NOT EXISTS tl_intervals_current ON {tl_intervals} (treaty, kind, since, until) WHERE known_to IS NULL")]
+
+    def retired_index_statements(self) -> list[str]:
+        """The DROP statements of indexes earlier versions made and no version reads (:data:`RETIRED_INDEXES`)."""
+        return [f"DROP INDEX IF EXISTS {self.table(name)}" for name in RETIRED_INDEXES]
 
     def read_index_statements(self) -> list[str]:
         """Indexes only queries need: a rebuild creates them after loading, which is faster."""

@@ -8,8 +8,10 @@ applies an event twice. Tables:
 ``tl_records``    every recorded event, flattened for the audit history and look-ups by id.
 ``tl_intervals``  the interval rows (:mod:`treaty_ledger.projections.intervals`), each valid over
                   ``[since, until)`` of effective dates and ``[known_from, known_to)`` of
-                  recorded time. An as-of query is an index range scan on
-                  ``(treaty, kind, since)``, filtered by ``until`` and the recorded-time range.
+                  recorded time. An as-of query of what is known now is an index range scan on
+                  ``(treaty, kind, since)`` of the rows not superseded, filtered by ``until`` in
+                  the index; as known at an earlier time, a range scan on ``(treaty, kind, since,
+                  known_from)`` filtered by ``until`` and ``known_to``.
 
 :class:`LedgerView` is the abstract view; one implementation per backend
 (:class:`~treaty_ledger.store.sqlite_views.SQLiteLedgerView`,
@@ -245,14 +247,14 @@ class LedgerView(ViewStatements, TrackingRecorder):
     # -- the tables ------------------------------------------------------------------------------
 
     def create_views(self) -> None:
-        """Create the view's tables and indexes (and the key and idempotency tables) that are missing.
+        """Create the view's tables and indexes (and the key and idempotency tables) that are missing, and drop retired indexes.
 
         Ours, beside eventsourcing's ``create_table`` (which creates its tracking table only):
         the wiring calls it when it opens the views. Here, every statement in one transaction
         (each is ``IF NOT EXISTS``).
         """
         with self.cursor(commit=True) as c:
-            for statement in self.view_statements():
+            for statement in (*self.view_statements(), *self.retired_index_statements()):
                 c.execute(statement)
 
     def drop_views(self, application_name: str, *, apply_index: bool = True) -> None:

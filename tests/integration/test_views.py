@@ -266,7 +266,7 @@ class TestRebuild:
 
         assert services.projection.rebuild(services.ledger, indexing=indexing) == 9
         assert not {"tl_records_id", "tl_records_state", "tl_intervals_known"} & set(created[0])
-        assert {"tl_records_id", "tl_records_state", "tl_intervals_known", "tl_intervals_now"} <= set(index_names(database_url))
+        assert {"tl_records_id", "tl_records_state", "tl_intervals_known", "tl_intervals_current"} <= set(index_names(database_url))
         assert view.max_tracking_id(APPLICATION_NAME) == services.ledger.recorder.max_notification_id()
         assert services.read.membership_as_of("open-skies", date(2020, 6, 1))["parties"] == ["FIN", "RUS", "USA"]
 
@@ -281,6 +281,18 @@ class TestRebuild:
         with closing(open_services(database_url)) as services:
             assert services.read.membership_as_of("open-skies", date(2020, 6, 1)) == expected
             assert len(all_rows(database_url)) > 0
+
+    def test_an_index_an_earlier_version_made_is_dropped_when_the_views_are_opened(self, database_url: str) -> None:
+        with closing(open_services(database_url)) as services:
+            open_skies(services)
+            expected = services.read.membership_as_of("open-skies", date(2020, 6, 1))
+        # What an earlier version created, and writes would keep up to date for nothing.
+        execute(database_url, f"CREATE INDEX tl_intervals_now ON {_intervals(database_url)} (treaty, kind, since) WHERE known_to IS NULL")
+        assert "tl_intervals_now" in index_names(database_url)
+        with closing(open_services(database_url)) as services:
+            assert "tl_intervals_now" not in index_names(database_url)
+            assert "tl_intervals_current" in index_names(database_url)
+            assert services.read.membership_as_of("open-skies", date(2020, 6, 1)) == expected
 
     def test_a_crash_mid_batch_applies_nothing_and_the_next_catch_up_applies_everything_once(self, database_url: str) -> None:
         writer = open_ledger(database_url)
