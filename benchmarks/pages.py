@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -59,9 +59,9 @@ def start_bare() -> tuple[subprocess.Popen[bytes], str]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+            if httpx2.get(f"{url}/readyz", timeout=1).status_code == 200:
                 return process, url
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             time.sleep(0.1)  # waiting for the process to listen
     process.kill()
     raise RuntimeError("the bare app did not start")
@@ -90,7 +90,7 @@ def serving(base: str, bare: str, rounds: int, rng: random.Random) -> None:
     print(f"== serving ({rounds} rounds, interleaved)")
     targets = {"page": f"{base}{PAGE}", "json": f"{base}{JSON}", "bare": f"{bare}/readyz"}
     samples: dict[str, list[float]] = {name: [] for name in targets}
-    with httpx.Client(timeout=60) as client:
+    with httpx2.Client(timeout=60) as client:
         for url in targets.values():
             client.get(url)  # warm up
         for _ in range(rounds):

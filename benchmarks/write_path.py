@@ -12,7 +12,7 @@ measured beside it, in the same run, on the same store:
    1.3x that of a 500-event import, and its rate at least 25% of a bare eventsourcing
    Application's (a trivial aggregate, 100 events per save, the same store settings).
 2. One HTTP write (POST of one statement) to a real ``treaty-ledger serve`` (one worker, real
-   sockets, httpx): p50 on a 10,000-event treaty at most 1.3x that on a 50-event treaty, and at
+   sockets, httpx2): p50 on a 10,000-event treaty at most 1.3x that on a 50-event treaty, and at
    most 2x the sum of a bare FastAPI POST route's p50 (``bare_app.py``, served the same way) and
    eventsourcing's get + change + save p50. The four are interleaved, in a shuffled order each
    round, so that a change in the machine's speed falls on all of them alike.
@@ -64,7 +64,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import httpx
+import httpx2
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
@@ -358,9 +358,9 @@ def serving(command: list[str], port: int, log: Path) -> Iterator[Server]:
             if process.poll() is not None:
                 raise RuntimeError(f"{' '.join(command[1:4])} exited with {process.returncode}:\n{server.tail()}")
             try:
-                if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
+                if httpx2.get(f"{server.url}/readyz", timeout=2).status_code == 200:
                     break
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{' '.join(command[1:4])} was not ready within 120 s:\n{server.tail()}")
@@ -386,13 +386,13 @@ def statement(summary: str, state: str = "FRA") -> dict[str, Any]:
     return {"type": "statement", "state": state, "date": TODAY, "summary": summary, "source": SOURCE}
 
 
-def timed_post(client: httpx.Client, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[float, httpx.Response]:
+def timed_post(client: httpx2.Client, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[float, httpx2.Response]:
     started = time.perf_counter()
     response = client.post(path, json=body, headers=headers)
     return time.perf_counter() - started, response
 
 
-def created(response: httpx.Response, what: str) -> httpx.Response:
+def created(response: httpx2.Response, what: str) -> httpx2.Response:
     if response.status_code != 201:
         raise CheckFailed(f"{what}: {response.status_code} {response.text[:400]}")
     return response
@@ -457,8 +457,8 @@ def one_write(backend: str, store: Store, sizes: Sizes, slugs: dict[int, str], s
     http_small, http_large = sizes.http_sizes
     headers = {"Authorization": f"Bearer {secret}"}
     with serve_ledger(store, 1, "ledger-1-worker.log") as ledger, serve_bare(store.folder) as bare, \
-            httpx.Client(base_url=ledger.url, headers=headers, timeout=120) as api, \
-            httpx.Client(base_url=bare.url, headers=headers, timeout=120) as plain:
+            httpx2.Client(base_url=ledger.url, headers=headers, timeout=120) as api, \
+            httpx2.Client(base_url=bare.url, headers=headers, timeout=120) as plain:
         print(f"  {sizes.http_writes} rounds of one POST each to the {http_small:,}- and {http_large:,}-event treaties, the bare route,"
               " and one eventsourcing get + change + save, in a shuffled order ...", flush=True)
         counter = 0
@@ -615,14 +615,14 @@ class Write:
     text: str
 
 
-def write(client: httpx.Client, treaty: str, writer: int, number: int, run: str) -> Write:
+def write(client: httpx2.Client, treaty: str, writer: int, number: int, run: str) -> Write:
     body = statement(f"writer {writer} write {number}", CODES[writer % len(CODES)])
     seconds, response = timed_post(client, f"/v1/treaties/{treaty}/events", body, {"Idempotency-Key": f"{run}-{writer}-{number}"})
     event_id = response.json().get("id") if response.status_code == 201 else None
     return Write(treaty, writer, number, response.status_code, seconds, event_id, "" if response.status_code == 201 else response.text[:300])
 
 
-def all_events(client: httpx.Client, treaty: str) -> list[dict[str, Any]]:
+def all_events(client: httpx2.Client, treaty: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
@@ -637,7 +637,7 @@ def all_events(client: httpx.Client, treaty: str) -> list[dict[str, Any]]:
             return events
 
 
-def check_writes(client: httpx.Client, writes: Sequence[Write], treaties: dict[str, int]) -> list[str]:
+def check_writes(client: httpx2.Client, writes: Sequence[Write], treaties: dict[str, int]) -> list[str]:
     """What is wrong with the stored events after ``writes`` (empty when nothing is)."""
     problems = []
     statuses = Tally(w.status for w in writes)
@@ -690,7 +690,7 @@ def concurrent_writers(backend: str, folder: Path, sizes: Sizes, rng: random.Ran
         with serve_ledger(store, workers, f"ledger-{workers}-workers.log") as server:
             print(f"  one writer alone: {alone_count} writes; then {sizes.writers} writers at once, {sizes.writes_per_writer} writes each, "
                   f"over {len(slugs)} treaties of {sizes.writer_history:,} events ({workers} API worker{'s' if workers > 1 else ''}) ...", flush=True)
-            with httpx.Client(base_url=server.url, headers=headers, timeout=120) as client:
+            with httpx2.Client(base_url=server.url, headers=headers, timeout=120) as client:
                 for i in range(3):
                     created(client.post(f"/v1/treaties/{slugs[i % len(slugs)]}/events", json=statement("warm-up")), "a warm-up write")
                     treaties[slugs[i % len(slugs)]] += 1
@@ -705,7 +705,7 @@ def concurrent_writers(backend: str, folder: Path, sizes: Sizes, rng: random.Ran
 
             def writer(w: int) -> None:
                 try:
-                    with httpx.Client(base_url=server.url, headers=headers, timeout=120) as client:
+                    with httpx2.Client(base_url=server.url, headers=headers, timeout=120) as client:
                         client.get("/healthz")  # connected before the start
                         barrier.wait(timeout=60)
                         began = time.perf_counter()
@@ -725,7 +725,7 @@ def concurrent_writers(backend: str, folder: Path, sizes: Sizes, rng: random.Ran
                 raise CheckFailed(f"a writer failed: {errors[0]!r}")
             together = [w for mine in results for w in mine]
             wall = max(end for _, end in spans) - min(began for began, _ in spans)
-            with httpx.Client(base_url=server.url, timeout=120) as client:
+            with httpx2.Client(base_url=server.url, timeout=120) as client:
                 problems = check_writes(client, [*alone, *together], treaties)
             five = sum(1 for w in [*alone, *together] if w.status >= 500)
             if five:

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.browser.conftest import Site, screenshot
@@ -157,13 +157,13 @@ def test_keyboard_navigation_reaches_the_date_controls_and_every_control_has_a_l
 
 def test_the_membership_csv_opens_with_the_csv_module_and_holds_the_states_of_the_json(site: Site) -> None:
     params = {"as_of": "2020-06-01"}
-    answer = httpx.get(f"{site.server.url}/v1/treaties/open-skies/membership", params=params).json()
-    text = httpx.get(f"{site.server.url}/v1/treaties/open-skies/membership", params={**params, "format": "csv"}).text
+    answer = httpx2.get(f"{site.server.url}/v1/treaties/open-skies/membership", params=params).json()
+    text = httpx2.get(f"{site.server.url}/v1/treaties/open-skies/membership", params={**params, "format": "csv"}).text
     states = {row["state"] for row in csv.DictReader(io.StringIO(text))}
     assert states == {*answer["parties"], *answer["signatories"], *(w["state"] for w in answer["withdrawn"])}
 
 
 def test_the_atom_feed_parses_and_lists_the_newest_event_first(site: Site) -> None:
-    feed = ET.fromstring(httpx.get(f"{site.server.url}/v1/feed").content)
+    feed = ET.fromstring(httpx2.get(f"{site.server.url}/v1/feed").content)
     updated = [entry.findtext("{http://www.w3.org/2005/Atom}updated") for entry in feed.iter("{http://www.w3.org/2005/Atom}entry")]
     assert updated and updated == sorted(updated, reverse=True)

@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from uuid import uuid4
 
-import httpx
+import httpx2
 import pytest
 
 from tests.deployment.test_container_commands import ROOT, Lines, as_api_role, as_local, compose_command, naming_an_api_role, running_stack
@@ -34,7 +34,7 @@ def test_four_api_workers_the_projection_worker_and_an_import_hold_fewer_than_th
 
         def ask(n: int) -> int:
             path = ("/v1/treaties/open-skies/membership?as_of=2020-06-01", "/v1/treaties/open-skies/events?limit=50", "/v1/verify")[n % 3]
-            return httpx.get(f"{stack.base}{path}", timeout=60).status_code
+            return httpx2.get(f"{stack.base}{path}", timeout=60).status_code
 
         with ThreadPoolExecutor(12) as pool:
             statuses = list(pool.map(ask, range(60)))

@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 from uuid import uuid4
 
-import httpx
+import httpx2
 import psycopg
 import pytest
 import yaml
@@ -125,9 +125,9 @@ def running_stack(environment: dict[str, str]) -> Iterator[Stack]:
     try:
         for _ in range(600):
             try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                if httpx2.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 pass
             if api.poll() is not None:
                 raise AssertionError(api.stdout.read() if api.stdout else "the api exited")
@@ -172,14 +172,14 @@ def test_an_event_written_through_the_api_is_seen_through_every_worker(stack: St
     assert "--workers" in compose_command("api")
     key = subprocess.run([sys.executable, "-m", "treaty_ledger.cli", "keys", "create", "--name", "ops", "--role", "writer"],
                          env=environment, capture_output=True, text=True, timeout=120, check=True).stdout.strip()
-    before = httpx.get(f"{base}/v1/treaties/open-skies/membership", params={"as_of": "2022-06-01"}).json()
+    before = httpx2.get(f"{base}/v1/treaties/open-skies/membership", params={"as_of": "2022-06-01"}).json()
     assert len(before["parties"]) == 32
-    response = httpx.post(f"{base}/v1/treaties/open-skies/events", headers={"Authorization": f"Bearer {key}"},
+    response = httpx2.post(f"{base}/v1/treaties/open-skies/events", headers={"Authorization": f"Bearer {key}"},
                           json={"type": "withdrawal_notified", "state": "BLR", "date": "2022-06-01",
                                 "source": {"title": "A test note, not a real one"}})
     assert response.status_code == 201, response.text
     for _ in range(12):  # a new connection each time: the requests spread over the workers
-        with httpx.Client(base_url=base) as client:
+        with httpx2.Client(base_url=base) as client:
             answer = client.get("/v1/treaties/open-skies/membership", params={"as_of": "2022-06-01"}).json()
         assert answer["withdrawing"] == [{"state": "BLR", "notified_on": "2022-06-01", "effective_on": "2022-12-01"}]
 
@@ -198,7 +198,7 @@ def finland_gives_notice_elsewhere_and_the_api_shows_it(stack: Stack) -> None:
     """The worker puts a notice recorded elsewhere in the views, and the API answers with it."""
     database = stack.environment["TREATY_LEDGER_DATABASE"]
     open_view(database).wait(APPLICATION_NAME, record_finlands_notice_elsewhere(database), timeout=30)
-    answer = httpx.get(f"{stack.base}/v1/treaties/open-skies/states/FIN", params={"as_of": "2023-02-01"}).json()
+    answer = httpx2.get(f"{stack.base}/v1/treaties/open-skies/states/FIN", params={"as_of": "2023-02-01"}).json()
     assert (answer["status"], answer["effective_on"]) == ("withdrawing", "2023-07-01")
 
 

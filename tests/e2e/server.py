@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import IO
 
-import httpx
+import httpx2
 
 from tests.command_line import create_key
 
@@ -38,9 +38,9 @@ class Server:
         self.log.seek(0)
         return self.log.read()
 
-    def client(self, key: str | None = None) -> httpx.Client:
+    def client(self, key: str | None = None) -> httpx2.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+        return httpx2.Client(base_url=self.url, headers=headers, timeout=60)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -65,9 +65,9 @@ def start_server(database: str, *, workers: int = 1, env: dict[str, str] | None 
             log.seek(0)
             raise RuntimeError(f"the server exited: {log.read()}")
         try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+            if httpx2.get(f"{url}/readyz", timeout=1).status_code == 200:
                 return Server(url, process, database, log)
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             pass
         time.sleep(0.1)  # polling a process that is starting, not waiting on the ledger
     process.kill()

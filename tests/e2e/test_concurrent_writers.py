@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import httpx
+import httpx2
 import pytest
 
 from tests.e2e.server import Server, create_key, start_server
@@ -110,7 +110,7 @@ def at_once(work: Callable[[int], list[Sent]]) -> list[Sent]:
     return sent
 
 
-def post(client: httpx.Client, write: Write) -> Sent:
+def post(client: httpx2.Client, write: Write) -> Sent:
     response = client.post(f"/v1/treaties/{write.treaty}/events", json=write.body, headers=write.headers)
     return Sent(write, response.status_code, response.content)
 
@@ -119,7 +119,7 @@ def order(sent: Sent) -> tuple[int, int]:
     return sent.write.writer, sent.write.number
 
 
-def stored(client: httpx.Client, treaty: str) -> list[dict[str, object]]:
+def stored(client: httpx2.Client, treaty: str) -> list[dict[str, object]]:
     response = client.get(f"/v1/treaties/{treaty}/events", params={"limit": 1000})
     assert response.status_code == 200, response.text
     assert response.json()["next_cursor"] is None

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from tests.e2e.server import free_port
 
@@ -24,19 +24,19 @@ def test_demo_imports_the_dataset_and_answers_its_printed_queries(tmp_path: Path
             if process.poll() is not None:
                 raise AssertionError(f"the demo exited with {process.returncode}: {process.communicate()[0]}")
             try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                if httpx2.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 time.sleep(0.2)  # waiting for a process to start listening
         else:
             raise AssertionError("the demo did not start")
         assert (tmp_path / "treaty-ledger.db").exists()
-        assert httpx.get(f"{base}/docs").status_code == 200
-        at_entry = httpx.get(f"{base}/v1/treaties/open-skies/membership", params={"as_of": "2002-01-01"}).json()
+        assert httpx2.get(f"{base}/docs").status_code == 200
+        at_entry = httpx2.get(f"{base}/v1/treaties/open-skies/membership", params={"as_of": "2002-01-01"}).json()
         assert at_entry["in_force"] and len(at_entry["parties"]) == 26
-        june_2020 = httpx.get(f"{base}/v1/treaties/open-skies/membership", params={"as_of": "2020-06-01"}).json()
+        june_2020 = httpx2.get(f"{base}/v1/treaties/open-skies/membership", params={"as_of": "2020-06-01"}).json()
         assert june_2020["withdrawing"] == [{"state": "USA", "notified_on": "2020-05-22", "effective_on": "2020-11-22"}]
-        assert httpx.get(f"{base}/v1/verify").json()["ok"] is True
+        assert httpx2.get(f"{base}/v1/verify").json()["ok"] is True
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=30)

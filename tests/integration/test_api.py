@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 
 from tests.command_line import create_key, run_cli
 from tests.scenario import SOURCE

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 
 from tests.scenario import SOURCE
 from treaty_ledger.api.app import create_app

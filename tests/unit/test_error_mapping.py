@@ -2,7 +2,7 @@
 
 import asyncio
 
-import httpx
+import httpx2
 from fastapi import FastAPI
 
 from treaty_ledger.api.errors import install_error_handlers
@@ -17,8 +17,8 @@ def test_views_that_lack_a_treaty_are_a_500_that_asks_for_a_rebuild() -> None:
     def damaged() -> None:
         raise ViewsIncomplete("the views hold no treaty with aggregate id 42: rebuild them (treaty-ledger rebuild)")
 
-    async def get() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
+    async def get() -> httpx2.Response:
+        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://api") as client:
             return await client.get("/damaged")
 
     response = asyncio.run(get())
