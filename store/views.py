@@ -9,9 +9,10 @@ applies an event twice. Tables:
 ``tl_intervals``  the interval rows (:mod:`treaty_ledger.projections.intervals`), each valid over
                   ``[since, until)`` of effective dates and ``[known_from, known_to)`` of
                   recorded time. An as-of query of what is known now is an index range scan on
-                  ``(treaty, kind, since)`` of the rows not superseded, filtered by ``until`` in
-                  the index; as known at an earlier time, a range scan on ``(treaty, kind, since,
-                  known_from)`` filtered by ``until`` and ``known_to``.
+                  ``(treaty, kind, since)`` of the rows not superseded, filtered by ``until``
+                  (which the index holds: SQLite checks it there); as known at an earlier time, a
+                  range scan on ``(treaty, kind, since, known_from)`` filtered by ``until`` and
+                  ``known_to``.
 
 :class:`LedgerView` is the abstract view; one implementation per backend
 (:class:`~treaty_ledger.store.sqlite_views.SQLiteLedgerView`,
