@@ -6,6 +6,7 @@ the views with advisory locks named after the schema (:mod:`treaty_ledger.store.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,9 +16,9 @@ from functools import cached_property
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import ApplicationRecorder, OperationalError, ProgrammingError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresTrackingRecorder
-from psycopg import pq
+from psycopg import errors, pq
 from psycopg.sql import SQL
 
 from treaty_ledger.store.view_locks import (
@@ -33,6 +34,11 @@ from treaty_ledger.store.view_sql import INTERVAL_COLUMNS, RECORD_COLUMNS, RETIR
 from treaty_ledger.store.views import LedgerView
 
 __all__ = ["PostgresLedgerView"]
+
+_log = logging.getLogger(__name__)
+
+_RETIRED_DROP_WAIT = "2s"
+"""How long dropping a retired index waits for its table's lock before leaving the index for the next process."""
 
 _FEW = 16
 """Up to this many new rows of a table are inserted with one statement (one round trip), more are copied (two)."""
@@ -72,7 +78,25 @@ class PostgresLedgerView(LedgerView, PostgresTrackingRecorder):
         elif missing and not self.held_by_a_rebuild():
             self.create_indexes()
         if found & set(RETIRED_INDEXES) and not self.held_by_a_rebuild():  # a rebuild drops them with their tables
-            self.run_each(self.retired_index_statements())
+            self.drop_retired_indexes()
+
+    def drop_retired_indexes(self) -> None:
+        """Drop the retired indexes, each in a transaction of its own, if that can be done at once; else leave them.
+
+        Dropping an index locks its table: the DROP waits at most :data:`_RETIRED_DROP_WAIT` for
+        transactions using it (reads and writes queue behind a waiting DROP). A role that does not
+        own the tables (the API's, after ``grant``) cannot drop them. Either way the index stays,
+        costing writes a little and answers nothing; the next process to open the views tries again.
+        """
+        for statement in self.retired_index_statements():
+            try:
+                with self.cursor(commit=True) as c:
+                    c.execute(f"SET LOCAL lock_timeout = '{_RETIRED_DROP_WAIT}'")
+                    c.execute(statement)
+            except (OperationalError, ProgrammingError) as error:
+                if not isinstance(error.__cause__, (errors.LockNotAvailable, errors.InsufficientPrivilege)):
+                    raise
+                _log.warning("left an index earlier versions made, which nothing reads (%s): %s", statement, error)
 
     def relations_found(self, names: Iterable[str]) -> set[str]:
         """Which of the tables and indexes ``names`` (unqualified) the schema holds."""

@@ -34,6 +34,12 @@ class SQLiteLedgerView(LedgerView, SQLiteTrackingRecorder):
     def tracking_table(self) -> str:
         return "tracking"
 
+    def create_views(self) -> None:
+        """Create what is missing of the views, and drop the indexes earlier versions made that nothing reads (one transaction)."""
+        with self.cursor(commit=True) as c:
+            for statement in (*self.view_statements(), *self.retired_index_statements()):
+                c.execute(statement)
+
     @cached_property
     def lock_path(self) -> str | None:
         """The file a rebuild locks, beside the database file (``None`` in memory: one process only)."""

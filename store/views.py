@@ -248,14 +248,14 @@ class LedgerView(ViewStatements, TrackingRecorder):
     # -- the tables ------------------------------------------------------------------------------
 
     def create_views(self) -> None:
-        """Create the view's tables and indexes (and the key and idempotency tables) that are missing, and drop retired indexes.
+        """Create the view's tables and indexes (and the key and idempotency tables) that are missing.
 
         Ours, beside eventsourcing's ``create_table`` (which creates its tracking table only):
         the wiring calls it when it opens the views. Here, every statement in one transaction
         (each is ``IF NOT EXISTS``).
         """
         with self.cursor(commit=True) as c:
-            for statement in (*self.view_statements(), *self.retired_index_statements()):
+            for statement in self.view_statements():
                 c.execute(statement)
 
     def drop_views(self, application_name: str, *, apply_index: bool = True) -> None:
@@ -313,15 +313,19 @@ class LedgerView(ViewStatements, TrackingRecorder):
 
     def rows_on(self, treaty: str, day: date, known_at: datetime | None, kinds: Sequence[str]) -> list[Interval]:
         """The rows of ``kinds`` holding on ``day``, as the ledger knew them at ``known_at`` (now when ``None``)."""
-        return self._rows(treaty, kinds, known_at, "AND since <= ? AND (until IS NULL OR until > ?) ", [self.day(day), self.day(day)])
+        return self._read(*self.rows_on_query(treaty, day, known_at, kinds))
+
+    def rows_on_query(self, treaty: str, day: date, known_at: datetime | None, kinds: Sequence[str]) -> tuple[str, list[Any]]:
+        """The statement :meth:`rows_on` runs, and its values (what an EXPLAIN of an as-of read asks about)."""
+        return self._query(treaty, kinds, known_at, "AND since <= ? AND (until IS NULL OR until > ?) ", [self.day(day), self.day(day)])
 
     def rows_known(self, treaty: str, known_at: datetime | None, kinds: Sequence[str]) -> list[Interval]:
         """Every row of ``kinds`` over all effective dates, as the ledger knew them at ``known_at`` (now when ``None``): a timeline."""
-        return self._rows(treaty, kinds, known_at, "", [], order=" ORDER BY kind, key, since")
+        return self._read(*self._query(treaty, kinds, known_at, "", [], order=" ORDER BY kind, key, since"))
 
-    def _rows(self, treaty: str, kinds: Sequence[str], known_at: datetime | None, where: str, params: list[Any], *,
-              order: str = "") -> list[Interval]:
-        """The rows of ``kinds`` that also meet ``where`` (its ``params``), as known at ``known_at`` (now when ``None``)."""
+    def _query(self, treaty: str, kinds: Sequence[str], known_at: datetime | None, where: str, params: list[Any], *,
+               order: str = "") -> tuple[str, list[Any]]:
+        """The statement reading the rows of ``kinds`` that also meet ``where`` (its ``params``), as known at ``known_at`` (now when ``None``)."""
         marks = ", ".join("?" for _ in kinds)
         statement = f"SELECT id, kind, key, since, until, doc FROM {{tl_intervals}} WHERE treaty = ? AND kind IN ({marks}) {where}"
         values: list[Any] = [treaty, *kinds, *params]
@@ -330,8 +334,12 @@ class LedgerView(ViewStatements, TrackingRecorder):
         else:
             statement += "AND known_from <= ? AND (known_to IS NULL OR known_to > ?)"
             values += [self.stamp(known_at), self.stamp(known_at)]
+        return self.q(statement + order), values
+
+    def _read(self, statement: str, values: list[Any]) -> list[Interval]:
+        """The interval rows ``statement`` reads."""
         with self.cursor(commit=False) as c:
-            c.execute(self.q(statement + order), values)
+            c.execute(statement, values)
             return [self._interval(row) for row in c.fetchall()]
 
     @staticmethod

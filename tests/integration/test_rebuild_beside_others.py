@@ -26,7 +26,7 @@ from treaty_ledger.store.database import parse_database_url
 from treaty_ledger.store.projection import APPLICATION_NAME, LedgerProjection, ViewsMoved
 from treaty_ledger.store.view_locks import RebuildInProgress, ViewsBusy
 
-READ_INDEXES = {"tl_records_id", "tl_records_state", "tl_intervals_known", "tl_intervals_current"}
+READ_INDEXES = {"tl_records_id", "tl_records_state", "tl_intervals_recorded", "tl_intervals_current"}
 
 
 def open_two(url: str) -> Iterator[tuple[Services, Services]]:
