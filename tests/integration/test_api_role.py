@@ -83,3 +83,23 @@ def test_the_api_role_cannot_drop_the_triggers_or_delete_history(role_url: tuple
 def test_api_role_is_for_postgresql_only(sqlite_url: str) -> None:
     result = run_cli("init", "--api-role", "someone", database=sqlite_url)
     assert result.exit_code == 2 and "SQLite has no roles" in result.stderr
+
+
+def test_the_api_role_opens_views_that_still_hold_an_index_it_may_not_drop(role_url: tuple[str, str, str],
+                                                                           caplog: pytest.LogCaptureFixture) -> None:
+    owner, api, role = role_url
+    assert run_cli("init", "--api-role", role, database=owner).exit_code == 0
+    schema = owner.split("schema=")[1]
+    with psycopg.connect(postgres_base_url(), autocommit=True) as conn:  # what an earlier version made, as the owner
+        conn.execute(f'CREATE INDEX tl_intervals_now ON "{schema}".tl_intervals (treaty, kind, since) WHERE known_to IS NULL')
+    services = open_services(api)  # the retired index is left, with a warning, and the views answer
+    try:
+        services.register_treaty({"id": "open-skies", "title": "Treaty on Open Skies", "source": SOURCE})
+        services.record_event("open-skies", {"type": "ratified", "state": "USA", "date": "1995-01-01", "source": SOURCE})
+        assert [c["state"] for c in services.read.membership_as_of("open-skies", date(2000, 1, 1))["contracting"]] == ["USA"]
+    finally:
+        services.close()
+    assert "left an index earlier versions made" in caplog.text and "tl_intervals_now" in caplog.text
+    open_services(owner).close()  # the owner drops it
+    with psycopg.connect(postgres_base_url(), autocommit=True) as conn:
+        assert conn.execute("SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname = 'tl_intervals_now'", (schema,)).fetchone() is None
