@@ -35,10 +35,9 @@ class SQLiteLedgerView(LedgerView, SQLiteTrackingRecorder):
         return "tracking"
 
     def create_views(self) -> None:
-        """Create what is missing of the views, and drop the indexes earlier versions made that nothing reads (one transaction)."""
-        with self.cursor(commit=True) as c:
-            for statement in (*self.view_statements(), *self.retired_index_statements()):
-                c.execute(statement)
+        """Create what is missing of the views, then drop the indexes earlier versions made that nothing reads."""
+        super().create_views()
+        self.run_each(self.retired_index_statements())
 
     @cached_property
     def lock_path(self) -> str | None:

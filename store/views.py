@@ -11,8 +11,8 @@ applies an event twice. Tables:
                   recorded time. An as-of query of what is known now is an index range scan on
                   ``(treaty, kind, since)`` of the rows not superseded, filtered by ``until``
                   (which the index holds: SQLite checks it there); as known at an earlier time, a
-                  range scan on ``(treaty, kind, since, known_from)`` filtered by ``until`` and
-                  ``known_to``.
+                  range scan on ``(treaty, kind, known_from, since)`` filtered by ``since``,
+                  ``until`` and ``known_to``.
 
 :class:`LedgerView` is the abstract view; one implementation per backend
 (:class:`~treaty_ledger.store.sqlite_views.SQLiteLedgerView`,
